@@ -1,0 +1,143 @@
+"""Start `flexchaos emulator` as a child process, or attach to a running one, and read its details.
+
+The harness and the tests only ever talk to the emulator over HTTP; this module is the one place
+that knows how to launch it and where its emulator-only routes (/_emulator/...) live.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+READY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class EmulatorInfo:
+    """What the emulator announces on its ready line and at GET /_emulator."""
+
+    arm_url: str
+    subscription_id: str
+    resource_group: str
+    scale_set: str
+    time_scale: float
+    lb_url: str | None = None
+    load_balancer: str | None = None
+    location: str = "eastus"
+    token: str = "emulator"
+    pid: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EmulatorInfo:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class EmulatorClient:
+    """The emulator-only routes: ground truth, request log, control-plane faults."""
+
+    def __init__(self, info: EmulatorInfo) -> None:
+        self.info = info
+        self._http = httpx.Client(base_url=info.arm_url, timeout=10.0)
+
+    def truth(self, kind: str | None = None, vm: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in {"kind": kind, "vm": vm}.items() if v is not None}
+        response = self._http.get("/_emulator/truth", params=params)
+        response.raise_for_status()
+        return response.json()["events"]
+
+    def requests(self) -> dict[str, Any]:
+        """The request log and per-route counters: {"counters": {...}, "log": [...]}."""
+        response = self._http.get("/_emulator/requests")
+        response.raise_for_status()
+        return response.json()
+
+    def set_control_faults(
+        self, rate_429: float = 0.0, rate_5xx: float = 0.0, latency_ms: float = 0.0
+    ) -> None:
+        response = self._http.put(
+            "/_emulator/control-faults",
+            json={"rate_429": rate_429, "rate_5xx": rate_5xx, "latency_ms": latency_ms},
+        )
+        response.raise_for_status()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def attach(arm_url: str) -> EmulatorInfo:
+    """Learn a running emulator's details from GET /_emulator."""
+    response = httpx.get(arm_url.rstrip("/") + "/_emulator", timeout=10.0)
+    response.raise_for_status()
+    return EmulatorInfo.from_json(response.json())
+
+
+class RunningEmulator:
+    """A `flexchaos emulator` child process; stop() sends SIGTERM and waits."""
+
+    def __init__(
+        self,
+        *,
+        topology: Path | None = None,
+        time_scale: float | None = None,
+        extra_args: list[str] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        cmd = [sys.executable, "-m", "flexchaos", "emulator", "--port", "0"]
+        if topology is not None:
+            cmd += ["--topology", str(topology)]
+        if time_scale is not None:
+            cmd += ["--time-scale", str(time_scale)]
+        cmd += extra_args or []
+        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.info = self._read_ready_line()
+        self.client = EmulatorClient(self.info)
+
+    def _read_ready_line(self) -> EmulatorInfo:
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                code = self.process.wait(timeout=5)
+                raise RuntimeError(f"the emulator exited with code {code} before it was ready")
+            line = line.strip()
+            if line.startswith("{"):
+                return EmulatorInfo.from_json(json.loads(line))
+        self.process.kill()
+        raise RuntimeError(f"the emulator was not ready within {READY_TIMEOUT_S:.0f} s")
+
+    def stop(self, timeout: float = 15.0) -> int:
+        self.client.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if self._log is not subprocess.DEVNULL:
+            self._log.close()
+        return self.process.returncode
+
+    def __enter__(self) -> RunningEmulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

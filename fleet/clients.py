@@ -1,0 +1,98 @@
+"""Azure SDK clients for a fleet: the same classes against Azure or the emulator.
+
+Against the emulator the clients get its `arm_url` as base_url, a static bearer-token policy
+(the default policy refuses to send a token over plain http) and a short polling interval;
+against Azure they get DefaultAzureCredential and the cloud's Resource Manager endpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from azure.core.credentials import AccessToken
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.mgmt.chaos import ChaosManagementClient
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.network import NetworkManagementClient
+
+AZURE_PUBLIC_ARM = "https://management.azure.com"
+EMULATOR_POLLING_INTERVAL_S = 0.1
+
+
+class StaticTokenCredential:
+    """A TokenCredential that always returns the same token (the emulator accepts any)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+
+class StaticBearerPolicy(SansIOHTTPPolicy):
+    """Sets `Authorization: Bearer <token>` on every request, http included."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def on_request(self, request: Any) -> None:
+        request.http_request.headers["Authorization"] = f"Bearer {self._token}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where Resource Manager is and how to authenticate to it."""
+
+    arm_url: str = AZURE_PUBLIC_ARM
+    emulator_token: str | None = None  # set: a static token over http (the emulator)
+
+    @property
+    def is_emulator(self) -> bool:
+        return self.emulator_token is not None
+
+    def client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"base_url": self.arm_url}
+        if self.emulator_token is not None:
+            kwargs["authentication_policy"] = StaticBearerPolicy(self.emulator_token)
+            kwargs["polling_interval"] = EMULATOR_POLLING_INTERVAL_S
+        else:
+            kwargs["credential_scopes"] = [self.arm_url.rstrip("/") + "/.default"]
+        return kwargs
+
+    def credential(self) -> Any:
+        if self.emulator_token is not None:
+            return StaticTokenCredential(self.emulator_token)
+        from azure.identity import DefaultAzureCredential
+
+        return DefaultAzureCredential()
+
+
+class Clients:
+    """The three management clients for one subscription, built on first use."""
+
+    def __init__(self, endpoint: Endpoint, subscription_id: str) -> None:
+        self.endpoint = endpoint
+        self.subscription_id = subscription_id
+        self._credential = endpoint.credential()
+
+    @cached_property
+    def compute(self) -> ComputeManagementClient:
+        return ComputeManagementClient(
+            self._credential, self.subscription_id, **self.endpoint.client_kwargs()
+        )
+
+    @cached_property
+    def network(self) -> NetworkManagementClient:
+        return NetworkManagementClient(
+            self._credential, self.subscription_id, **self.endpoint.client_kwargs()
+        )
+
+    @cached_property
+    def chaos(self) -> ChaosManagementClient:
+        return ChaosManagementClient(
+            self._credential, self.subscription_id, **self.endpoint.client_kwargs()
+        )

@@ -1,0 +1,248 @@
+"""Allure glue the pytest plugin calls: labels, parameters, description and attachments.
+
+Everything here goes through allure-pytest's public API (`allure.dynamic`, `allure.attach`), so
+it is a no-op when pytest runs without `--alluredir`. The verdict table and the timeline chart
+are put at the top of the test's description: they are what a reviewer sees first. The
+results-directory files (environment.properties, categories.json, executor.json) are written by
+write_results_metadata at the end of the session.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import allure
+import pandas as pd
+import pytest
+
+from reports.verdict import BROKEN_PREFIX, MISSED_PREFIX, Verdict
+
+EPIC = "Resilience game day"
+VERDICT_JSON_NAME = "verdict.json"  # `flexchaos report` finds verdicts by this attachment name
+
+
+def results_dir(config: pytest.Config) -> Path | None:
+    """The `--alluredir` of this pytest run, or None when Allure is off."""
+    value = getattr(config.option, "allure_report_dir", None)
+    return Path(value) if value else None
+
+
+def label_experiment(
+    *,
+    fault: str,
+    story: str,
+    severity: str = "critical",
+    zones: Iterable[str] = (),
+    epic: str = EPIC,
+    tags: Iterable[str] = (),
+) -> None:
+    """Epic (the game day), feature (the fault), story (the scenario), severity and zone tags."""
+    allure.dynamic.epic(epic)
+    allure.dynamic.feature(fault)
+    allure.dynamic.story(story)
+    allure.dynamic.severity(_severity(severity))
+    extra = [f"zone {zone}" for zone in zones] + list(tags)
+    if extra:
+        allure.dynamic.tag(*extra)
+
+
+def set_parameters(*, vms: Sequence[str], seed: int | None, **extra: object) -> None:
+    """The VMs chosen and the seed that chose them, so a run can be reproduced."""
+    allure.dynamic.parameter("VMs chosen", ", ".join(vms) if vms else "none")
+    allure.dynamic.parameter("seed", seed)
+    for name, value in extra.items():
+        allure.dynamic.parameter(name, value)
+
+
+def describe(*, title: str, scenario: str, hypothesis: str) -> None:
+    """The test's title and a first description (scenario, hypothesis) before the verdict."""
+    allure.dynamic.title(title)
+    allure.dynamic.description_html(_description(scenario, hypothesis))
+
+
+def present_verdict(
+    verdict: Verdict,
+    *,
+    scenario: str,
+    hypothesis: str,
+    chart_png: bytes | None = None,
+) -> None:
+    """Put the verdict table and the chart at the top of the description, and attach both."""
+    allure.dynamic.description_html(_description(scenario, hypothesis, verdict, chart_png))
+    attach_verdict(verdict)
+    if chart_png is not None:
+        attach_chart(chart_png)
+
+
+def attach_verdict(verdict: Verdict) -> None:
+    """The verdict as HTML (table), text (as in the terminal) and JSON (read by reports)."""
+    allure.attach(
+        _html_page(verdict.html_table()), "verdict table", allure.attachment_type.HTML, "html"
+    )
+    allure.attach(verdict.text_table(), "verdict (text)", allure.attachment_type.TEXT, "txt")
+    allure.attach(verdict.to_json(), VERDICT_JSON_NAME, allure.attachment_type.JSON, "json")
+
+
+def attach_chart(png: bytes, name: str = "timeline chart") -> None:
+    allure.attach(png, name, allure.attachment_type.PNG, "png")
+
+
+def attach_requests_csv(requests: pd.DataFrame, name: str = "requests (per request)") -> None:
+    """Every request of the timeline: the source of truth behind the error and latency figures."""
+    allure.attach(requests.to_csv(index=False), name, allure.attachment_type.CSV, "csv")
+
+
+def attach_timeline_csv(frame: pd.DataFrame, name: str) -> None:
+    """Any other timeline table (capacity samples, fault events) as CSV."""
+    allure.attach(frame.to_csv(index=False), name, allure.attachment_type.CSV, "csv")
+
+
+def attach_locust_stats(paths: Iterable[str | Path]) -> list[Path]:
+    """Locust's own files (`*_stats.csv`, `*_stats_history.csv`, `*_failures.csv`, JSON)."""
+    attached = []
+    for path in sorted(Path(p) for p in paths):
+        if not path.is_file():
+            continue
+        kind = {".csv": allure.attachment_type.CSV, ".json": allure.attachment_type.JSON}.get(
+            path.suffix, allure.attachment_type.TEXT
+        )
+        allure.attach.file(str(path), f"locust: {path.name}", kind, path.suffix.lstrip("."))
+        attached.append(path)
+    return attached
+
+
+def attach_evidence(
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None = None,
+    drift: Any = None,
+) -> None:
+    """Evidence snapshots (preflight, postflight) and the drift between them, as JSON."""
+    if before is not None:
+        _attach_json(before, "evidence before")
+    if after is not None:
+        _attach_json(after, "evidence after")
+    if drift is not None:
+        _attach_json(drift, "drift (before → after)")
+
+
+def attach_journal(journal: str | Path | Sequence[Mapping[str, Any]]) -> None:
+    """The fault journal: a JSONL file, or its entries."""
+    if isinstance(journal, str | Path):
+        path = Path(journal)
+        if path.is_file():
+            allure.attach.file(str(path), "journal", allure.attachment_type.JSON, "jsonl")
+        return
+    body = "\n".join(json.dumps(entry, default=str) for entry in journal)
+    allure.attach(body, "journal", allure.attachment_type.JSON, "jsonl")
+
+
+def categories() -> list[dict[str, Any]]:
+    """How Allure sorts failures: a missed target, a broken steady state, a harness error."""
+    return [
+        {
+            "name": "Missed resilience target",
+            "description": "The fault ran and a target's limit was not met: a design finding.",
+            "matchedStatuses": ["failed"],
+            "messageRegex": f"(?s).*{MISSED_PREFIX}.*",
+        },
+        {
+            "name": "Broken steady state (no fault injected)",
+            "description": "The system was not healthy before the fault: nothing was judged.",
+            "matchedStatuses": ["broken"],
+            "messageRegex": f"(?s).*{BROKEN_PREFIX}.*",
+        },
+        {
+            "name": "Harness error",
+            "description": "The harness or its environment failed: a bug to fix, not a verdict.",
+            "matchedStatuses": ["broken", "failed"],
+            "messageRegex": f"(?s)^(?!.*({MISSED_PREFIX}|{BROKEN_PREFIX})).*",
+        },
+    ]
+
+
+def write_results_metadata(
+    directory: str | Path,
+    *,
+    environment: Mapping[str, object],
+    executor: Mapping[str, object] | None = None,
+) -> list[Path]:
+    """Write environment.properties, categories.json and executor.json into a results dir."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    env_path = directory / "environment.properties"
+    env_path.write_text(
+        "".join(f"{_prop(k)}={_prop(str(v))}\n" for k, v in environment.items()), encoding="utf-8"
+    )
+    cat_path = directory / "categories.json"
+    cat_path.write_text(json.dumps(categories(), indent=2), encoding="utf-8")
+    exe_path = directory / "executor.json"
+    exe_path.write_text(json.dumps(executor or executor_info(), indent=2), encoding="utf-8")
+    return [env_path, cat_path, exe_path]
+
+
+def executor_info() -> dict[str, object]:
+    """Where the run happened: a GitHub Actions job when its variables are set, else local."""
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        repo = os.environ.get("GITHUB_REPOSITORY", "")
+        run_id = os.environ.get("GITHUB_RUN_ID", "")
+        url = f"{server}/{repo}/actions/runs/{run_id}"
+        return {
+            "name": "GitHub Actions",
+            "type": "github",
+            "buildName": f"{os.environ.get('GITHUB_WORKFLOW', 'workflow')} #{run_id}",
+            "buildUrl": url,
+            "reportName": "flexchaos game day",
+        }
+    return {"name": "flexchaos (local)", "type": "local", "reportName": "flexchaos game day"}
+
+
+def _description(
+    scenario: str,
+    hypothesis: str,
+    verdict: Verdict | None = None,
+    chart_png: bytes | None = None,
+) -> str:
+    parts = []
+    if verdict is not None:
+        parts.append(verdict.html_table())
+    if chart_png is not None:
+        encoded = base64.b64encode(chart_png).decode("ascii")
+        parts.append(
+            f'<p><img alt="timeline chart" style="max-width:100%" '
+            f'src="data:image/png;base64,{encoded}"></p>'
+        )
+    parts.append(f"<p><b>Scenario.</b> {html.escape(scenario)}</p>")
+    parts.append(f"<p><b>Hypothesis.</b> {html.escape(hypothesis)}</p>")
+    return "\n".join(parts)
+
+
+def _html_page(body: str) -> str:
+    return f'<!doctype html><html><head><meta charset="utf-8"></head><body>{body}</body></html>'
+
+
+def _attach_json(data: Any, name: str) -> None:
+    allure.attach(
+        json.dumps(data, indent=2, default=str, sort_keys=True),
+        name,
+        allure.attachment_type.JSON,
+        "json",
+    )
+
+
+def _severity(name: str) -> allure.severity_level:
+    try:
+        return allure.severity_level(name.lower())
+    except ValueError:
+        options = ", ".join(level.value for level in allure.severity_level)
+        raise ValueError(f"unknown Allure severity {name!r}; use one of {options}") from None
+
+
+def _prop(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")

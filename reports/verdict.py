@@ -1,0 +1,375 @@
+"""Verdicts: each target compared with its measured value, and the experiment's outcome.
+
+A verdict is a table (target, limit, measured, unit, pass/fail) plus a state: `passed` when
+every target passed, `failed` when one missed (or has no measurement), `broken` when the steady
+state did not hold and no fault was injected. Durations are judged in platform seconds; the
+wall seconds measured on the harness's clock are shown alongside (platform = wall / time_scale;
+time_scale is 1.0 on Azure).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from reports.targets import SPECS, Targets
+
+State = Literal["passed", "failed", "broken"]
+
+
+class MissedTargets(AssertionError):
+    """Raised to fail a test whose verdict missed a target (Allure status: failed)."""
+
+
+class SteadyStateBroken(Exception):
+    """Raised when the steady state did not hold: no fault injected (Allure status: broken)."""
+
+
+MISSED_PREFIX = "Missed resilience targets"
+NOT_JUDGED = "not judged"
+BROKEN_PREFIX = "Steady state did not hold"
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    """One target judged. `measured` is in the target's unit (platform seconds for durations)."""
+
+    target: str
+    metric: str
+    comparison: str
+    limit: float
+    measured: float | None
+    unit: str
+    passed: bool
+    clock: Literal["platform", ""] = ""
+    measured_wall: float | None = None  # durations only: the harness's wall-clock seconds
+    reason: str = ""
+
+    @property
+    def judged(self) -> bool:
+        return not self.reason.startswith(NOT_JUDGED)
+
+    def measured_text(self) -> str:
+        if self.measured is None:
+            return "missing" if self.judged else "not judged"
+        text = _number(self.measured, self.unit)
+        wall = self.measured_wall
+        if self.clock == "platform" and wall is not None and wall != self.measured:
+            text += (
+                f" platform ({wall:.2f} s wall)" if wall < 10 else f" platform ({wall:.1f} s wall)"
+            )
+        return text
+
+    def limit_text(self) -> str:
+        return f"{self.comparison} {_number(self.limit, self.unit)}"
+
+    def result_text(self) -> str:
+        if not self.judged:
+            return "n/a"
+        return "PASS" if self.passed else "FAIL"
+
+    def describe_miss(self) -> str:
+        if self.measured is None:
+            return f"{self.target}: {self.reason}"
+        return f"{self.target}: measured {self.measured_text()}, limit {self.limit_text()}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judged targets of one experiment and its overall state."""
+
+    experiment: str
+    rows: tuple[VerdictRow, ...]
+    state: State
+    time_scale: float = 1.0
+    reason: str = ""  # why broken, or a summary of what missed
+    measured: Mapping[str, float | None] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.state == "passed"
+
+    def missed(self) -> list[VerdictRow]:
+        return [row for row in self.rows if not row.passed]
+
+    def failure_message(self) -> str:
+        """The one message a failing or broken test carries (matched by categories.json)."""
+        if self.state == "broken":
+            return f"{BROKEN_PREFIX}: {self.reason} (no fault injected)"
+        if self.state == "failed":
+            return f"{MISSED_PREFIX}: " + "; ".join(row.describe_miss() for row in self.missed())
+        return ""
+
+    def check(self) -> None:
+        """Raise SteadyStateBroken or MissedTargets unless every target passed."""
+        if self.state == "broken":
+            raise SteadyStateBroken(self.failure_message())
+        if self.state == "failed":
+            raise MissedTargets(self.failure_message())
+
+    def clock_note(self) -> str:
+        if self.time_scale == 1.0:
+            return "durations in seconds (Azure's clock = wall clock)"
+        return (
+            f"durations in platform seconds; wall = platform x {self.time_scale:g} "
+            "(emulator time scale)"
+        )
+
+    # ---- renderers -------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "state": self.state,
+            "passed": self.passed,
+            "time_scale": self.time_scale,
+            "reason": self.reason,
+            "rows": [_clean(asdict(row)) for row in self.rows],
+            "measured": {k: _clean(v) for k, v in self.measured.items()},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        return cls(
+            experiment=data["experiment"],
+            rows=tuple(VerdictRow(**row) for row in data["rows"]),
+            state=data["state"],
+            time_scale=data.get("time_scale", 1.0),
+            reason=data.get("reason", ""),
+            measured=data.get("measured", {}),
+        )
+
+    def table_cells(self) -> list[list[str]]:
+        return [
+            [row.target, row.limit_text(), row.measured_text(), row.result_text()]
+            for row in self.rows
+        ]
+
+    def text_table(self) -> str:
+        """A plain-text table for the terminal."""
+        headers = ["target", "limit", "measured", "result"]
+        cells = self.table_cells()
+        widths = [max(len(r[i]) for r in [headers, *cells]) for i in range(len(headers))]
+        line = "  ".join("-" * w for w in widths)
+        out = [
+            f"{self.experiment}: {self.state.upper()}"
+            + (f" — {self.reason}" if self.state == "broken" else ""),
+            "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
+            line,
+        ]
+        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+        if self.state != "broken":
+            out += [reason_line for row in self.rows if (reason_line := _reason(row))]
+        out.append(f"({self.clock_note()})")
+        return "\n".join(line.rstrip() for line in out)
+
+    def markdown_table(self) -> str:
+        """A GitHub-flavoured Markdown table (job summaries)."""
+        out = ["| target | limit | measured | result |", "|---|---|---|---|"]
+        for row, cells in zip(self.rows, self.table_cells(), strict=True):
+            mark = "✅ pass" if row.passed else ("❌ fail" if row.judged else "— n/a")
+            measured = cells[2] + (f" — {row.reason}" if row.reason and row.judged else "")
+            out.append(f"| `{cells[0]}` | {_md(cells[1])} | {_md(measured)} | {mark} |")
+        if self.state == "broken":
+            out.append(f"\n**Broken**: {_md(self.reason)} (no fault injected)")
+        out.append(f"\n<sub>{self.clock_note()}</sub>")
+        return "\n".join(out)
+
+    def html_table(self) -> str:
+        """A self-contained HTML table (inline styles: Allure shows it as is)."""
+        colour = {"passed": "#1a7f37", "failed": "#cf222e", "broken": "#9a6700"}[self.state]
+        cell = "padding:4px 10px;border:1px solid #d0d7de;text-align:left"
+        out = [
+            f'<div class="flexchaos-verdict"><p style="margin:4px 0"><b>Verdict: '
+            f'<span style="color:{colour}">{self.state.upper()}</span></b>'
+            + (f" — {html.escape(self.reason)}" if self.reason else "")
+            + "</p>",
+            '<table style="border-collapse:collapse;font-family:monospace;font-size:13px">',
+            "<tr>"
+            + "".join(
+                f'<th style="{cell};background:#f6f8fa">{h}</th>'
+                for h in ("target", "limit", "measured", "result")
+            )
+            + "</tr>",
+        ]
+        for row, cells in zip(self.rows, self.table_cells(), strict=True):
+            mark_colour = "#1a7f37" if row.passed else ("#cf222e" if row.judged else "#57606a")
+            measured = html.escape(cells[2]) + (
+                f"<br><small>{html.escape(row.reason)}</small>" if row.reason and row.judged else ""
+            )
+            out.append(
+                f'<tr><td style="{cell}">{html.escape(cells[0])}</td>'
+                f'<td style="{cell}">{html.escape(cells[1])}</td>'
+                f'<td style="{cell}">{measured}</td>'
+                f'<td style="{cell};color:{mark_colour};font-weight:bold">{cells[3]}</td></tr>'
+            )
+        out.append("</table>")
+        out.append(f'<p style="margin:4px 0;font-size:12px">{html.escape(self.clock_note())}</p>')
+        out.append("</div>")
+        return "\n".join(out)
+
+
+def judge(
+    targets: Targets,
+    measured: Mapping[str, float | None],
+    *,
+    time_scale: float = 1.0,
+) -> Verdict:
+    """Compare measured values (wall seconds for durations) with the targets' limits.
+
+    `measured` is keyed by metric name (docs/internals.md): failover_time_s, error_rate, ...
+    A metric that is absent, None or NaN makes its row fail with the reason.
+    """
+    if not (math.isfinite(time_scale) and time_scale > 0):
+        raise ValueError(f"time_scale must be a positive number, got {time_scale!r}")
+    rows = []
+    for spec, limit in targets.specs():
+        raw = measured.get(spec.metric)
+        value = _finite(raw)
+        clock: Literal["platform", ""] = "platform" if spec.platform_time else ""
+        if value is None:
+            reason = (
+                f"no measurement of {spec.metric}"
+                if raw is None
+                else f"measurement of {spec.metric} is not a number ({raw!r})"
+            )
+            rows.append(
+                VerdictRow(
+                    spec.key,
+                    spec.metric,
+                    spec.comparison,
+                    limit,
+                    None,
+                    spec.unit,
+                    False,
+                    clock,
+                    None,
+                    reason,
+                )
+            )
+            continue
+        wall = value if spec.platform_time else None
+        judged = value / time_scale if spec.platform_time else value
+        passed = judged >= limit if spec.bound == "min" else judged <= limit
+        rows.append(
+            VerdictRow(
+                spec.key,
+                spec.metric,
+                spec.comparison,
+                limit,
+                judged,
+                spec.unit,
+                passed,
+                clock,
+                wall,
+            )
+        )
+    state: State = "passed" if all(row.passed for row in rows) else "failed"
+    verdict = Verdict(
+        experiment=targets.experiment,
+        rows=tuple(rows),
+        state=state,
+        time_scale=time_scale,
+        measured={k: _finite(v) for k, v in measured.items()},
+    )
+    if state == "failed":
+        return _with_reason(verdict, "; ".join(row.describe_miss() for row in verdict.missed()))
+    return verdict
+
+
+def broken(
+    targets: Targets,
+    reason: str,
+    *,
+    time_scale: float = 1.0,
+    measured: Mapping[str, float | None] | None = None,
+) -> Verdict:
+    """The verdict of an experiment whose steady state did not hold: nothing was judged."""
+    rows = tuple(
+        VerdictRow(
+            spec.key,
+            spec.metric,
+            spec.comparison,
+            limit,
+            None,
+            spec.unit,
+            False,
+            "platform" if spec.platform_time else "",
+            None,
+            f"{NOT_JUDGED}: no fault injected",
+        )
+        for spec, limit in targets.specs()
+    )
+    return Verdict(
+        experiment=targets.experiment,
+        rows=rows,
+        state="broken",
+        time_scale=time_scale,
+        reason=reason,
+        measured={k: _finite(v) for k, v in (measured or {}).items()},
+    )
+
+
+def _with_reason(verdict: Verdict, reason: str) -> Verdict:
+    return Verdict(
+        verdict.experiment,
+        verdict.rows,
+        verdict.state,
+        verdict.time_scale,
+        reason,
+        verdict.measured,
+    )
+
+
+def _finite(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _number(value: float, unit: str) -> str:
+    if unit == "":
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:g}"
+    if unit == "ms":
+        return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
+    return f"{value:.1f} {unit}" if value < 1000 else f"{value:.0f} {unit}"
+
+
+def _reason(row: VerdictRow) -> str:
+    return f"  {row.target}: {row.reason}" if row.reason and row.measured is None else ""
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+__all__ = [
+    "BROKEN_PREFIX",
+    "MISSED_PREFIX",
+    "SPECS",
+    "MissedTargets",
+    "SteadyStateBroken",
+    "Verdict",
+    "VerdictRow",
+    "broken",
+    "judge",
+]

@@ -1,0 +1,59 @@
+"""The traffic model: users fetching pages through the load balancer's frontend.
+
+Run it with `flexchaos`'s load runner, or by hand:
+    FLEXCHAOS_RPS_PER_USER=5 locust -f load/locustfile.py --headless -u 20 -r 20 -t 30s \
+        --host http://127.0.0.1:PORT
+
+Knobs (environment variables, read at start):
+    FLEXCHAOS_PATHS         request mix, "path=weight,..." (default "/=1")
+    FLEXCHAOS_RPS_PER_USER  pacing: requests per second per user; 0 = no wait (default 10)
+    FLEXCHAOS_KEEPALIVE     1 = reuse connections; 0 = a new connection (a new flow through the
+                            load balancer) per request (default 0)
+    FLEXCHAOS_TIMEOUT_S     connect and network timeout of one request (default 5)
+    FLEXCHAOS_REQUEST_LOG_DIR  where the per-request JSON-lines log goes (see load/request_log.py)
+
+Replace this file with your own if you like; keep the two `load.` lines below so every request
+is still logged and every failed attempt still counts.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+from locust import FastHttpUser, constant, constant_throughput, task
+
+import load.request_log  # noqa: F401  (one JSON line per request, one file per process)
+from load.retries import no_transparent_retries
+
+no_transparent_retries()
+
+
+def request_mix(text: str) -> tuple[list[str], list[float]]:
+    """'/=9,/health=1' -> (['/', '/health'], [9.0, 1.0])."""
+    paths, weights = [], []
+    for item in text.split(","):
+        path, _, weight = item.strip().partition("=")
+        paths.append(path.strip() or "/")
+        weights.append(float(weight) if weight.strip() else 1.0)
+    return paths, weights
+
+
+PATHS, WEIGHTS = request_mix(os.environ.get("FLEXCHAOS_PATHS", "/=1"))
+RPS_PER_USER = float(os.environ.get("FLEXCHAOS_RPS_PER_USER", "10"))
+KEEPALIVE = os.environ.get("FLEXCHAOS_KEEPALIVE", "0") == "1"
+TIMEOUT_S = float(os.environ.get("FLEXCHAOS_TIMEOUT_S", "5"))
+
+
+class WebUser(FastHttpUser):
+    """One visitor; the host is the load balancer's frontend (`--host`)."""
+
+    wait_time = constant_throughput(RPS_PER_USER) if RPS_PER_USER > 0 else constant(0)
+    connection_timeout = TIMEOUT_S
+    network_timeout = TIMEOUT_S
+    default_headers = None if KEEPALIVE else {"Connection": "close"}
+
+    @task
+    def page(self) -> None:
+        path = random.choices(PATHS, WEIGHTS)[0]
+        self.client.get(path, name=path)

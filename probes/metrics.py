@@ -1,0 +1,355 @@
+"""The measurements of one run, computed from its timeline as DESIGN.md "Measurements" defines.
+
+Every figure carries the sampling resolution it rests on: per request for failover time, error
+rates and latency (exact event times, bounded by how often requests were made), the capacity
+probe's tick for healthy capacity and recovery time, the trailing window for serving capacity.
+Durations are wall seconds; `as_measurements(time_scale=S)` converts them to platform seconds
+(wall = platform × S on the emulator; S = 1 on Azure).
+
+Conventions in `as_measurements()`: None = could not be measured (no traffic, no fault, no
+capacity samples); math.inf = measured and never ended (errors never stopped, capacity never
+came back) — so an upper-bound target fails rather than passing on missing evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from flexchaos.errors import FlexchaosError
+from probes.timeline import PHASES, Timeline
+
+DEFAULT_QUIET_WINDOW_S = 1.0
+DEFAULT_SERVING_WINDOW_S = 1.0
+PERCENTILES = (50, 95, 99)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a figure rests on: its source and the time step it can resolve (None = exact)."""
+
+    source: str
+    step_s: float | None
+    note: str = ""
+
+    def describe(self) -> str:
+        step = "exact event times" if self.step_s is None else f"{self.step_s * 1000:.0f} ms"
+        return f"{self.source}, {step}" + (f" ({self.note})" if self.note else "")
+
+
+@dataclass(frozen=True)
+class Disruption:
+    """A run of failed requests with no quiet window inside it (times: request starts)."""
+
+    first_failure: float
+    last_failure: float
+    last_failure_end: float
+    failures: int
+    ended: bool  # a quiet window of traffic followed the last failure
+
+
+@dataclass(frozen=True)
+class Failover:
+    """Failover after one injection: injection → last failed request of the disruption after it."""
+
+    injection: float
+    time_s: float | None  # None: no traffic after the injection; inf: errors never stopped
+    disruption: Disruption | None
+    traffic_after: bool
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Revert (or injection, when the platform heals) → healthy capacity back to baseline."""
+
+    start: float
+    start_kind: str  # "revert" or "inject"
+    recovered_at: float | None
+    time_s: float | None  # inf: never back to baseline while observed
+    recovered: bool
+
+
+@dataclass(frozen=True)
+class PhaseStats:
+    name: str
+    requests: int
+    failures: int
+    error_rate: float | None
+    latency_ms: dict[int, float | None]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Typed results; as_measurements() flattens them to the names in docs/internals.md."""
+
+    baseline_instances: int | None
+    healthy_capacity: pd.DataFrame  # time, healthy, total, capacity
+    min_healthy_capacity: float | None
+    serving_capacity: pd.DataFrame  # time, serving, capacity
+    min_serving_capacity: float | None
+    failovers: list[Failover]
+    failover_time_s: float | None
+    disruptions: list[Disruption]
+    recovery: Recovery | None
+    recovery_time_s: float | None
+    overall: PhaseStats
+    phases: dict[str, PhaseStats]
+    resolutions: dict[str, Resolution] = field(default_factory=dict)
+
+    @property
+    def recovered(self) -> bool | None:
+        return None if self.recovery is None else self.recovery.recovered
+
+    def as_measurements(self, time_scale: float = 1.0) -> dict[str, float | None]:
+        """Metric name → value; durations divided by `time_scale` (wall → platform seconds)."""
+
+        def seconds(value: float | None) -> float | None:
+            return None if value is None else value / time_scale
+
+        out: dict[str, float | None] = {
+            "min_healthy_capacity": self.min_healthy_capacity,
+            "min_serving_capacity": self.min_serving_capacity,
+            "failover_time_s": seconds(self.failover_time_s),
+            "recovery_time_s": seconds(self.recovery_time_s),
+            "error_rate": self.overall.error_rate,
+        }
+        for p in PERCENTILES:
+            out[f"p{p}_latency_ms"] = self.overall.latency_ms[p]
+        for name in PHASES:
+            stats = self.phases.get(name)
+            out[f"error_rate_{name}"] = None if stats is None else stats.error_rate
+            for p in PERCENTILES:
+                out[f"p{p}_latency_ms_{name}"] = None if stats is None else stats.latency_ms[p]
+        return out
+
+    def resolution_notes(self) -> dict[str, str]:
+        return {name: r.describe() for name, r in self.resolutions.items()}
+
+
+# -- capacity --------------------------------------------------------------------------------
+def _median_step(times: pd.Series) -> float | None:
+    steps = np.diff(np.unique(times.to_numpy(dtype=float)))
+    return float(np.median(steps)) if len(steps) else None
+
+
+def baseline_instance_count(timeline: Timeline) -> int | None:
+    """Instances in the last capacity tick before the first injection (the first tick if none)."""
+    capacity = timeline.capacity
+    if capacity.empty:
+        return None
+    inject = min(timeline.injections(), default=None)
+    ticks = capacity["time"]
+    before = ticks[ticks < inject] if inject is not None else ticks.iloc[:0]
+    tick = before.max() if not before.empty else ticks.min()
+    return int(capacity.loc[ticks == tick, "instance"].nunique())
+
+
+def healthy_capacity_curve(timeline: Timeline, baseline: int | None) -> pd.DataFrame:
+    """Per tick: instances running and healthy, instances listed, and healthy ÷ baseline."""
+    capacity = timeline.capacity
+    if capacity.empty or not baseline:
+        return pd.DataFrame({"time": [], "healthy": [], "total": [], "capacity": []})
+    up = capacity.assign(up=capacity["running"] & capacity["healthy"])
+    curve = up.groupby("time", sort=True).agg(healthy=("up", "sum"), total=("instance", "nunique"))
+    curve = curve.reset_index()
+    curve["capacity"] = curve["healthy"] / baseline
+    return curve
+
+
+def serving_capacity_curve(
+    timeline: Timeline, window_s: float, denominator: int | None
+) -> pd.DataFrame:
+    """Distinct instances answering successfully in the trailing window, from traffic alone.
+
+    Evaluated every window/4 from one full window after the first request; a window in which no
+    request was made at all is no evidence and is skipped (not counted as zero)."""
+    requests = timeline.requests
+    empty = pd.DataFrame({"time": [], "serving": [], "capacity": []})
+    if requests.empty:
+        return empty
+    starts = requests["start"].to_numpy(dtype=float)
+    ok = requests["ok"].to_numpy(dtype=bool)
+    served = requests["served_by"].astype("object").to_numpy()
+    first, last = float(starts.min()), float(starts.max())
+    if denominator is None:
+        base_end = min(timeline.injections(), default=math.inf)
+        in_base = ok & (starts < base_end) & pd.notna(served)
+        denominator = len({s for s in served[in_base]}) or None
+    if denominator is None:
+        return empty
+    rows = []
+    step = window_s / 4
+    t = first + window_s
+    while t <= last + step / 2:
+        inside = (starts > t - window_s) & (starts <= t)
+        if inside.any():
+            names = {s for s in served[inside & ok] if isinstance(s, str)}
+            rows.append((t, len(names), len(names) / denominator))
+        t += step
+    if not rows:
+        return empty
+    return pd.DataFrame(rows, columns=["time", "serving", "capacity"])
+
+
+# -- failover --------------------------------------------------------------------------------
+def disruptions(requests: pd.DataFrame, since: float, quiet_window_s: float) -> list[Disruption]:
+    """Failed requests ending at/after `since`, grouped: a gap ≥ quiet window closes a group.
+
+    A group has ended only if some request started at least a quiet window after its last
+    failure (no traffic is no evidence that the errors stopped)."""
+    ends = requests["start"] + requests["latency_ms"] / 1000
+    failed = requests[(~requests["ok"]) & (ends >= since)].sort_values("start")
+    if failed.empty:
+        return []
+    last_start = float(requests["start"].max())
+    groups: list[Disruption] = []
+    starts = failed["start"].to_numpy(dtype=float)
+    fail_ends = (failed["start"] + failed["latency_ms"] / 1000).to_numpy(dtype=float)
+    begin = 0
+    for i in range(1, len(starts) + 1):
+        if i == len(starts) or starts[i] - starts[i - 1] >= quiet_window_s:
+            last = float(starts[i - 1])
+            groups.append(
+                Disruption(
+                    first_failure=float(starts[begin]),
+                    last_failure=last,
+                    last_failure_end=float(fail_ends[begin:i].max()),
+                    failures=i - begin,
+                    ended=i < len(starts) or last_start >= last + quiet_window_s,
+                )
+            )
+            begin = i
+    return groups
+
+
+def failover_after(
+    requests: pd.DataFrame, injection: float, until: float, quiet_window_s: float
+) -> Failover:
+    """From `injection` to the last failure of the first disruption that follows it (and starts
+    before `until`, the next injection); 0 when requests were made and none failed."""
+    ends = requests["start"] + requests["latency_ms"] / 1000
+    after = requests[(ends >= injection) & (requests["start"] < until)]
+    if after.empty:
+        return Failover(injection, None, None, traffic_after=False)
+    groups = [d for d in disruptions(after, injection, quiet_window_s) if d.first_failure < until]
+    if not groups:
+        return Failover(injection, 0.0, None, traffic_after=True)
+    first = groups[0]
+    value = max(0.0, first.last_failure - injection) if first.ended else math.inf
+    return Failover(injection, value, first, traffic_after=True)
+
+
+# -- recovery --------------------------------------------------------------------------------
+def recovery_from(curve: pd.DataFrame, start: float, start_kind: str) -> Recovery:
+    """First tick at/after `start` from which healthy capacity stays at baseline (≥ 1.0)."""
+    ticks = curve[curve["time"] >= start]
+    if ticks.empty:
+        return Recovery(start, start_kind, None, None, recovered=False)
+    below = ticks[ticks["capacity"] < 1.0]
+    if below.empty:
+        return Recovery(start, start_kind, float(ticks["time"].iloc[0]), 0.0, recovered=True)
+    after = ticks[ticks["time"] > below["time"].max()]
+    if after.empty:
+        return Recovery(start, start_kind, None, math.inf, recovered=False)
+    at = float(after["time"].iloc[0])
+    return Recovery(start, start_kind, at, at - start, recovered=True)
+
+
+# -- errors and latency ----------------------------------------------------------------------
+def phase_stats(name: str, requests: pd.DataFrame) -> PhaseStats:
+    total = len(requests)
+    failures = int((~requests["ok"]).sum()) if total else 0
+    latency = requests["latency_ms"].to_numpy(dtype=float)
+    return PhaseStats(
+        name=name,
+        requests=total,
+        failures=failures,
+        error_rate=failures / total if total else None,
+        latency_ms={p: float(np.percentile(latency, p)) if total else None for p in PERCENTILES},
+    )
+
+
+def compute_metrics(
+    timeline: Timeline,
+    *,
+    quiet_window_s: float = DEFAULT_QUIET_WINDOW_S,
+    serving_window_s: float = DEFAULT_SERVING_WINDOW_S,
+    baseline_instances: int | None = None,
+    platform_heals: bool | None = None,
+) -> Metrics:
+    """All measurements of one timeline.
+
+    baseline_instances: instances at baseline; default, from the last capacity tick before the
+    first injection. platform_heals: measure recovery from the injection rather than the
+    revert; default, when the timeline has no revert event."""
+    if quiet_window_s <= 0 or serving_window_s <= 0:
+        raise FlexchaosError("quiet_window_s and serving_window_s must be > 0 seconds")
+    requests = timeline.requests
+    baseline = baseline_instances or baseline_instance_count(timeline)
+    healthy = healthy_capacity_curve(timeline, baseline)
+    serving = serving_capacity_curve(timeline, serving_window_s, baseline)
+
+    injections = sorted(timeline.injections())
+    bounds = [*injections[1:], math.inf] if injections else []
+    failovers = [
+        failover_after(requests, inj, nxt, quiet_window_s)
+        for inj, nxt in zip(injections, bounds, strict=True)
+    ]
+    measured = [f.time_s for f in failovers if f.time_s is not None]
+    failover_time = max(measured) if measured else None
+    all_disruptions = disruptions(requests, min(injections), quiet_window_s) if injections else []
+
+    recovery: Recovery | None = None
+    revert = timeline.first_event("revert", "reverted")
+    heals = platform_heals if platform_heals is not None else revert is None
+    start, kind = (injections[0], "inject") if heals and injections else (revert, "revert")
+    if start is not None and not healthy.empty:
+        recovery = recovery_from(healthy, start, kind)
+
+    labels = timeline.phase_labels(requests["start"])
+    phases = {
+        p.name: phase_stats(p.name, requests[(labels == p.name).fillna(False)])
+        for p in timeline.phases()
+    }
+    n = len(requests)
+    request_gap = _median_step(requests["start"]) if n > 1 else None
+    per_request = Resolution(
+        "per request",
+        None,
+        f"{n} requests, median gap {request_gap * 1000:.1f} ms" if request_gap else f"{n} requests",
+    )
+    tick = _median_step(timeline.capacity["time"]) if not timeline.capacity.empty else None
+    capacity_res = Resolution("capacity probe tick", tick, f"{healthy.shape[0]} ticks")
+    resolutions = {
+        "failover_time_s": Resolution(
+            "per request",
+            request_gap,
+            f"failures grouped with a {quiet_window_s:g} s quiet window; "
+            "the step is the median gap between requests",
+        ),
+        "error_rate": per_request,
+        "latency": per_request,
+        "min_healthy_capacity": capacity_res,
+        "recovery_time_s": capacity_res,
+        "min_serving_capacity": Resolution(
+            "traffic, trailing window", serving_window_s, "evaluated every window/4"
+        ),
+    }
+    return Metrics(
+        baseline_instances=baseline,
+        healthy_capacity=healthy,
+        min_healthy_capacity=float(healthy["capacity"].min()) if not healthy.empty else None,
+        serving_capacity=serving,
+        min_serving_capacity=float(serving["capacity"].min()) if not serving.empty else None,
+        failovers=failovers,
+        failover_time_s=failover_time,
+        disruptions=all_disruptions,
+        recovery=recovery,
+        recovery_time_s=None if recovery is None else recovery.time_s,
+        overall=phase_stats("overall", requests),
+        phases=phases,
+        resolutions=resolutions,
+    )

@@ -1,0 +1,229 @@
+"""What the scale set holds right now, read through one VM listing per sample.
+
+Flexible sets have no scale-set instance view, so the only cheap way to see every VM's power
+and health state is `virtual_machines.list(rg, filter=<set id>, expand="instanceView")`: one
+call per sample (plus its pages), never one call per VM. The parsing works on the wire-format
+dict (`model.as_dict()`), so it is the same for Azure and the emulator and testable offline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from fleet.guard import GuardRefusal
+from fleet.target import FleetTarget
+from flexchaos.errors import FlexchaosError
+
+HEALTH_EXTENSION_TYPES = ("ApplicationHealthLinux", "ApplicationHealthWindows")
+HEALTH_EXTENSION_PUBLISHER = "Microsoft.ManagedServices"
+TRANSITIONAL_POWER_STATES = ("starting", "stopping", "deallocating", "creating", "deleting")
+
+
+@dataclass(frozen=True)
+class HealthExtension:
+    """A VM's Application Health extension; settings None when the listing did not carry them."""
+
+    name: str
+    type: str
+    publisher: str | None = None
+    type_handler_version: str | None = None
+    settings: dict[str, Any] | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One VM of the set, as one listing showed it."""
+
+    name: str
+    id: str
+    zone: str | None
+    fault_domain: int | None
+    priority: str  # "Regular" | "Spot"
+    eviction_policy: str | None
+    power_state: str  # running, stopped, deallocated, starting, stopping, deallocating, unknown
+    health_state: str | None  # healthy, unhealthy, initializing, unknown; None = no extension
+    provisioning_state: str | None
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
+    vm_size: str | None = None
+    health_extension: HealthExtension | None = None
+    scale_set_id: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.power_state == "running"
+
+    @property
+    def healthy(self) -> bool:
+        """Running and not reported unwell (a VM without the extension counts by power alone)."""
+        return self.running and self.health_state in ("healthy", None)
+
+    @property
+    def spot(self) -> bool:
+        return self.priority == "Spot"
+
+    @classmethod
+    def from_vm(cls, vm: Mapping[str, Any]) -> Instance:
+        """Parse one VM of a listing (wire format, with or without its instance view)."""
+        props = vm.get("properties") or {}
+        view = props.get("instanceView") or {}
+        zones = vm.get("zones") or []
+        fault_domain = view.get("platformFaultDomain", props.get("platformFaultDomain"))
+        priority = props.get("priority") or "Regular"
+        return cls(
+            name=vm["name"],
+            id=vm.get("id", ""),
+            zone=str(zones[0]) if zones else None,
+            fault_domain=int(fault_domain) if fault_domain is not None else None,
+            priority="Spot" if priority in ("Spot", "Low") else "Regular",
+            eviction_policy=props.get("evictionPolicy"),
+            power_state=power_state(view.get("statuses") or []),
+            health_state=health_state(view),
+            provisioning_state=props.get("provisioningState"),
+            tags=dict(vm.get("tags") or {}),
+            vm_size=(props.get("hardwareProfile") or {}).get("vmSize"),
+            health_extension=health_extension(vm),
+            scale_set_id=(props.get("virtualMachineScaleSet") or {}).get("id"),
+        )
+
+
+def power_state(statuses: list[Mapping[str, Any]]) -> str:
+    """'PowerState/running' → 'running'; 'unknown' when the view carries no power state."""
+    for status in statuses:
+        code = str(status.get("code") or "")
+        if code.startswith("PowerState/"):
+            return code.split("/", 1)[1].lower()
+    return "unknown"
+
+
+def health_state(view: Mapping[str, Any]) -> str | None:
+    """'HealthState/healthy' → 'healthy'; None when the VM reports no health (no extension)."""
+    code = str(((view.get("vmHealth") or {}).get("status") or {}).get("code") or "")
+    if not code:
+        return None
+    return code.split("/", 1)[-1].lower()
+
+
+def is_health_extension(ext_type: str | None) -> bool:
+    return ext_type in HEALTH_EXTENSION_TYPES
+
+
+def health_extension(vm: Mapping[str, Any]) -> HealthExtension | None:
+    """The Application Health extension from the VM's resources (with settings) or else from
+    its instance view (name and type only)."""
+    for resource in vm.get("resources") or []:
+        props = resource.get("properties") or {}
+        if is_health_extension(props.get("type")):
+            return extension_from_resource(resource)
+    view = (vm.get("properties") or {}).get("instanceView") or {}
+    for ext in view.get("extensions") or []:
+        if is_health_extension(ext.get("type")):
+            return HealthExtension(name=ext["name"], type=ext["type"])
+    return None
+
+
+def extension_from_resource(resource: Mapping[str, Any]) -> HealthExtension:
+    props = resource.get("properties") or {}
+    name = resource.get("name") or ""
+    return HealthExtension(
+        name=name.rsplit("/", 1)[-1],
+        type=props.get("type", ""),
+        publisher=props.get("publisher"),
+        type_handler_version=props.get("typeHandlerVersion"),
+        settings=dict(props["settings"]) if props.get("settings") is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class ScaleSet:
+    """The parts of the scale set the harness decides on; raw keeps the whole wire body."""
+
+    name: str
+    id: str
+    orchestration_mode: str
+    tags: dict[str, str] = field(hash=False)
+    zones: tuple[str, ...]
+    raw: dict[str, Any] = field(hash=False, compare=False)
+
+    @property
+    def flexible(self) -> bool:
+        return self.orchestration_mode == "Flexible"
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> ScaleSet:
+        props = body.get("properties") or {}
+        return cls(
+            name=body.get("name", ""),
+            id=body.get("id", ""),
+            orchestration_mode=props.get("orchestrationMode") or "Uniform",
+            tags=dict(body.get("tags") or {}),
+            zones=tuple(str(z) for z in body.get("zones") or ()),
+            raw=dict(body),
+        )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One listing: when it was taken (epoch seconds) and every instance in it."""
+
+    time: float
+    instances: tuple[Instance, ...]
+
+    def by_name(self) -> dict[str, Instance]:
+        return {i.name: i for i in self.instances}
+
+
+def vm_filter(scale_set_id: str) -> str:
+    return f"'virtualMachineScaleSet/id' eq '{scale_set_id}'"
+
+
+class Inventory:
+    """Reads the target's scale set and its VMs; never mutates anything."""
+
+    def __init__(self, target: FleetTarget) -> None:
+        self.target = target
+
+    def scale_set(self, *, require_flexible: bool = True) -> ScaleSet:
+        """GET the scale set: a missing set is a one-line error, a Uniform set is refused."""
+        t = self.target
+        try:
+            body = t.clients.compute.virtual_machine_scale_sets.get(t.resource_group, t.scale_set)
+        except ResourceNotFoundError as exc:
+            raise FlexchaosError(
+                f"scale set '{t.scale_set}' not found in resource group '{t.resource_group}' "
+                f"(subscription {t.subscription_id}); check the scale set and resource group names"
+            ) from exc
+        scale_set = ScaleSet.from_wire(body.as_dict())
+        if require_flexible and not scale_set.flexible:
+            raise GuardRefusal(
+                "orchestration",
+                f"scale set '{t.scale_set}' uses {scale_set.orchestration_mode} orchestration; "
+                "flexchaos acts only on Flexible scale sets",
+            )
+        return scale_set
+
+    def raw_vms(self, *, expand_instance_view: bool = True) -> list[dict[str, Any]]:
+        """One listing of the set's VMs (the SDK follows nextLink: one GET per page)."""
+        t = self.target
+        pages = t.clients.compute.virtual_machines.list(
+            t.resource_group,
+            filter=vm_filter(t.scale_set_id),
+            expand="instanceView" if expand_instance_view else None,
+        )
+        return [vm.as_dict() for vm in pages]
+
+    def sample(self) -> Sample:
+        taken = time.time()
+        vms = self.raw_vms()
+        return Sample(taken, tuple(sorted((Instance.from_vm(v) for v in vms), key=_order)))
+
+    def instances(self) -> list[Instance]:
+        return list(self.sample().instances)
+
+
+def _order(instance: Instance) -> tuple[str, str]:
+    return (instance.zone or "", instance.name)

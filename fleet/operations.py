@@ -1,0 +1,151 @@
+"""Per-VM calls through the SDK, each bounded by a deadline.
+
+Every long-running operation waits with `poller.result(timeout=...)` and then checks that the
+poller is done (the SDK returns silently on timeout); every poll of a VM's state is bounded in
+time. Flexible sets have no batch power operations, so each call names one VM.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.polling import LROPoller
+from azure.mgmt.compute import models
+
+from fleet.inventory import TRANSITIONAL_POWER_STATES, is_health_extension, power_state
+from fleet.target import FleetTarget
+from flexchaos.errors import FlexchaosError
+
+EMULATOR_TIMEOUT_S = 60.0
+AZURE_TIMEOUT_S = 1800.0
+CONFLICT_RETRIES = 5
+
+
+class OperationTimeout(FlexchaosError):
+    """An operation did not complete within its deadline."""
+
+
+def default_timeout(target: FleetTarget) -> float:
+    return EMULATOR_TIMEOUT_S if target.endpoint.is_emulator else AZURE_TIMEOUT_S
+
+
+class VmOps:
+    """The VM-level calls of one fleet, with one deadline per operation."""
+
+    def __init__(self, target: FleetTarget, timeout_s: float | None = None) -> None:
+        self.target = target
+        self.timeout_s = timeout_s if timeout_s is not None else default_timeout(target)
+        self.rg = target.resource_group
+
+    @property
+    def vms(self) -> Any:
+        return self.target.clients.compute.virtual_machines
+
+    @property
+    def exts(self) -> Any:
+        return self.target.clients.compute.virtual_machine_extensions
+
+    # --- reads -----------------------------------------------------------------------------
+    def power_state(self, vm: str) -> str | None:
+        """The VM's power state, or None when the VM no longer exists."""
+        try:
+            view = self.vms.instance_view(self.rg, vm).as_dict()
+        except ResourceNotFoundError:
+            return None
+        return power_state(view.get("statuses") or [])
+
+    def wait_power_state(
+        self, vm: str, wanted: Iterable[str | None], what: str, timeout_s: float | None = None
+    ) -> str | None:
+        """Poll until the power state is one of `wanted` (None = deleted); bounded in time."""
+        targets = set(wanted)
+        deadline = time.monotonic() + (timeout_s if timeout_s is not None else self.timeout_s)
+        state = self.power_state(vm)
+        while state not in targets:
+            if time.monotonic() >= deadline:
+                raise OperationTimeout(
+                    f"{vm} is {state or 'gone'} after {self.timeout_s:.0f} s waiting for {what}; "
+                    "check the VM and run `flexchaos rollback` again"
+                )
+            time.sleep(self.target.poll_interval_s)
+            state = self.power_state(vm)
+        return state
+
+    def wait_stable(self, vm: str) -> str | None:
+        """Wait until no power transition is in progress; returns the state (None = gone)."""
+        deadline = time.monotonic() + self.timeout_s
+        state = self.power_state(vm)
+        while state in TRANSITIONAL_POWER_STATES:
+            if time.monotonic() >= deadline:
+                raise OperationTimeout(f"{vm} stayed {state} for {self.timeout_s:.0f} s")
+            time.sleep(self.target.poll_interval_s)
+            state = self.power_state(vm)
+        return state
+
+    def extensions(self, vm: str) -> list[dict[str, Any]]:
+        result = self.exts.list(self.rg, vm).as_dict()
+        return list(result.get("value") or [])
+
+    def health_extension(self, vm: str) -> dict[str, Any] | None:
+        """The VM's Application Health extension resource (wire format), or None."""
+        for ext in self.extensions(vm):
+            if is_health_extension((ext.get("properties") or {}).get("type")):
+                return ext
+        return None
+
+    # --- writes ----------------------------------------------------------------------------
+    def finish(self, poller: LROPoller[Any], what: str) -> Any:
+        result = poller.result(timeout=self.timeout_s)
+        if not poller.done():
+            raise OperationTimeout(
+                f"{what} did not complete within {self.timeout_s:.0f} s; it may still be running"
+            )
+        return result
+
+    def _retry_conflicts(self, call: Callable[[], Any], vm: str) -> Any:
+        """Run a call, waiting out another operation on the VM (409) a bounded number of times."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return call()
+            except HttpResponseError as exc:
+                if exc.status_code != 409 or attempt == CONFLICT_RETRIES - 1:
+                    raise
+                self.wait_stable(vm)
+                time.sleep(self.target.poll_interval_s)
+        return None
+
+    def power_off(self, vm: str, skip_shutdown: bool = False) -> None:
+        self.finish(
+            self.vms.begin_power_off(self.rg, vm, skip_shutdown=skip_shutdown), f"power off {vm}"
+        )
+
+    def deallocate(self, vm: str) -> None:
+        self.finish(self.vms.begin_deallocate(self.rg, vm), f"deallocate {vm}")
+
+    def start(self, vm: str) -> None:
+        self._retry_conflicts(
+            lambda: self.finish(self.vms.begin_start(self.rg, vm), f"start {vm}"), vm
+        )
+
+    def restart(self, vm: str) -> None:
+        self.finish(self.vms.begin_restart(self.rg, vm), f"restart {vm}")
+
+    def redeploy(self, vm: str) -> None:
+        self.finish(self.vms.begin_redeploy(self.rg, vm), f"redeploy {vm}")
+
+    def simulate_eviction(self, vm: str) -> None:
+        self.vms.simulate_eviction(self.rg, vm)
+
+    def put_extension(self, vm: str, name: str, location: str, properties: dict[str, Any]) -> None:
+        """PUT the whole extension (settings replaced, not merged), waiting for completion."""
+        body = models.VirtualMachineExtension({"location": location, "properties": properties})
+        self._retry_conflicts(
+            lambda: self.finish(
+                self.exts.begin_create_or_update(self.rg, vm, name, body),
+                f"update extension {name} on {vm}",
+            ),
+            vm,
+        )

@@ -1,0 +1,92 @@
+"""`flexchaos plan`: the dry run — print which VMs, which calls and which reverts; touch nothing."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fleet.faults import FAULTS
+from fleet.guard import DEFAULT_FLOOR, DEFAULT_MAX_UNAVAILABLE, GuardLimits
+from fleet.plan import build_plan
+from fleet.selection import Selection
+from flexchaos.commands.fleet_options import add_fleet_arguments, fleet_target, parse_tag
+
+HELP = "dry run: print the plan of a fault (VMs, calls, reverts, guard) and change nothing"
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("selection")
+    group.add_argument("--vm", action="append", default=[], help="a VM by name (repeatable)")
+    group.add_argument("--count", type=int, help="choose this many VMs at random")
+    group.add_argument("--percent", type=float, help="choose this percent of VMs at random")
+    group.add_argument("--zone", help="only VMs of this zone (zone-down: the zone to take down)")
+    group.add_argument("--fault-domain", type=int, help="only VMs of this fault domain")
+    group.add_argument("--priority", choices=("Spot", "Regular"), help="only Spot or Regular VMs")
+    group.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="only VMs with this tag (repeatable)",
+    )
+    group.add_argument(
+        "--seed", type=int, help="seed of the random choice (default: random, always printed)"
+    )
+    guard = parser.add_argument_group("guard")
+    guard.add_argument(
+        "--max-unavailable",
+        default=DEFAULT_MAX_UNAVAILABLE,
+        help=f"count or percent out at once (default {DEFAULT_MAX_UNAVAILABLE})",
+    )
+    guard.add_argument(
+        "--floor",
+        type=float,
+        default=DEFAULT_FLOOR,
+        help=f"healthy-capacity floor, fraction of the set (default {DEFAULT_FLOOR})",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fault", required=True, choices=sorted(FAULTS), help="the fault")
+    parser.add_argument(
+        "--skip-shutdown",
+        action="store_true",
+        help="stop/zone-down: power off without a graceful shutdown",
+    )
+    parser.add_argument("--path", help="break-extension: the failing path to probe")
+    add_selection_arguments(parser)
+    add_fleet_arguments(parser)
+
+
+def selection_from(args: argparse.Namespace) -> Selection:
+    return Selection(
+        names=tuple(args.vm),
+        count=args.count,
+        percent=args.percent,
+        zone=None if args.fault == "zone-down" else args.zone,
+        fault_domain=args.fault_domain,
+        priority=args.priority,
+        tags=dict(parse_tag(t, "--tag") for t in args.tag),
+        seed=args.seed,
+    )
+
+
+def options_from(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if args.fault in ("stop", "zone-down") and args.skip_shutdown:
+        options["skip_shutdown"] = True
+    if args.fault == "zone-down":
+        options["zone"] = args.zone
+    if args.fault == "break-extension" and args.path:
+        options["path"] = args.path
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    limits = GuardLimits(args.max_unavailable, args.floor)
+    selection = selection_from(args)
+    options = options_from(args)
+    with fleet_target(args) as target:
+        plan = build_plan(target, args.fault, selection, options, limits)
+        print(plan.text())
+    return 0 if plan.allowed else 1

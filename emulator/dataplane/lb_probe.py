@@ -1,0 +1,120 @@
+"""The load balancer's health probe, one per backend, with Standard Load Balancer semantics.
+
+(azure-semantics.md §4.) Every `intervalInSeconds` platform seconds the probe opens a new
+connection to the backend: HTTP(S) = `GET requestPath` where only 200 counts; TCP = the handshake
+completes. `probeThreshold` consecutive failures take the backend out of rotation; one success
+puts it back. A probe that takes longer than min(30 s, interval) platform seconds has failed.
+A stopped or deallocated VM is not probed at all: it is down at its next tick. The probe is the
+only thing that changes a backend's state: failed client connections never do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from emulator.clock import Clock
+from emulator.dataplane.http_check import http_status, tcp_connects
+
+ProbeProtocol = Literal["Http", "Https", "Tcp"]
+PROBE_TIMEOUT_PLATFORM_S = 30.0
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """The probe of the load-balancing rule (ARM `ProbePropertiesFormat`, JSON names)."""
+
+    port: int
+    protocol: ProbeProtocol = "Http"
+    request_path: str | None = "/health"
+    interval_in_seconds: float = 5.0
+    probe_threshold: int = 1
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ("Http", "Https", "Tcp"):
+            raise ValueError(f"probe protocol must be Http, Https or Tcp, got {self.protocol!r}")
+        if self.interval_in_seconds <= 0 or self.probe_threshold < 1:
+            raise ValueError("probe interval must be > 0 and probeThreshold >= 1")
+
+    @property
+    def timeout_platform_s(self) -> float:
+        return min(PROBE_TIMEOUT_PLATFORM_S, self.interval_in_seconds)
+
+
+async def probe_once(host: str, settings: ProbeSettings, clock: Clock) -> bool:
+    """One probe of (host, settings.port): True when it succeeded."""
+    timeout = clock.wall(settings.timeout_platform_s)
+    if settings.protocol == "Tcp":
+        return await tcp_connects(host, settings.port, timeout)
+    status = await http_status(
+        host,
+        settings.port,
+        settings.request_path or "/",
+        timeout,
+        tls=settings.protocol == "Https",
+        user_agent="Load Balancer Agent",
+    )
+    return status == 200
+
+
+class BackendProbe:
+    """Probes one backend address on its own schedule and reports up/down transitions."""
+
+    def __init__(
+        self,
+        host: str,
+        settings: ProbeSettings,
+        clock: Clock,
+        on_change: Callable[[bool], None],
+        *,
+        up: bool = False,
+    ) -> None:
+        self.host = host
+        self.settings = settings
+        self.probed = True  # False while the VM is stopped or deallocated
+        self.up = up
+        self.probes = 0
+        self._clock = clock
+        self._on_change = on_change
+        self._failures = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await self.tick()
+            await self._clock.sleep(self.settings.interval_in_seconds)
+
+    async def tick(self) -> None:
+        """One probe interval: probe (unless the VM is not running) and apply the thresholds."""
+        if not self.probed:
+            self._failures = self.settings.probe_threshold
+            self._set(False)
+            return
+        self.probes += 1
+        ok = await probe_once(self.host, self.settings, self._clock)
+        if ok:
+            self._failures = 0
+            self._set(True)
+        else:
+            self._failures += 1
+            if self._failures >= self.settings.probe_threshold:
+                self._set(False)
+
+    def _set(self, up: bool) -> None:
+        if up != self.up:
+            self.up = up
+            self._on_change(up)

@@ -45,6 +45,7 @@ class World:
         self.truth = truth or Truth()
         self.scale_set = ScaleSet(topology)
         self.app_port: int = topology.app.port  # the data plane sets it when it picks a port
+        self.lb_port: int = 0  # --lb-port, for the data plane (0 = a free port)
         self.operations: dict[str, Operation] = {}
         self._rng = random.Random(seed)
         self._vms: dict[str, VirtualMachine] = {}

@@ -1,0 +1,34 @@
+"""What a route module provides, and the application keys handlers use to reach shared state.
+
+A route module (emulator/responses/<area>.py, or emulator.dataplane) exposes
+`ROUTES: list[Route]`; emulator/urls.py collects them. Handlers are plain aiohttp handlers and
+find the world with `request.app[WORLD]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from emulator.control_faults import ControlFaults
+from emulator.models import World
+from emulator.request_log import RequestLog
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+WORLD = web.AppKey("world", World)
+READY_INFO = web.AppKey("ready_info", dict[str, Any])
+FAULTS = web.AppKey("control_faults", ControlFaults)
+REQUEST_LOG = web.AppKey("request_log", RequestLog)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route: method, aiohttp path template ({name} placeholders) and handler."""
+
+    method: str
+    path: str
+    handler: Handler

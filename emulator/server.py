@@ -1,0 +1,201 @@
+"""The emulator process: an aiohttp application serving the ARM routes and the emulator-only
+routes on 127.0.0.1, with the ARM middleware (auth, api-version, control-plane faults, request
+log) and the data plane started alongside when emulator.dataplane provides `start`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from emulator.clock import Clock
+from emulator.control_faults import ControlFaults
+from emulator.models import ArmError, World
+from emulator.request_log import RequestLog
+from emulator.responses._arm import error_body, error_response
+from emulator.routing import FAULTS, READY_INFO, REQUEST_LOG, WORLD
+from emulator.topology import Topology
+from emulator.urls import all_routes
+
+HOST = "127.0.0.1"
+TOKEN = "emulator"
+ARM_PREFIX = "/subscriptions"
+log = logging.getLogger("emulator")
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    port: int = 0
+    lb_port: int = 0
+    time_scale: float = 0.05
+    rate_429: float = 0.0
+    rate_5xx: float = 0.0
+    latency_ms: float = 0.0
+    seed: int | None = None
+
+
+def _fault_response(status: int, time_scale: float) -> web.Response:
+    wait_ms = str(max(10, round(1000 * time_scale)))
+    headers = {"Retry-After": "1", "retry-after-ms": wait_ms}
+    if status == 429:
+        body = error_body(
+            "OperationNotAllowed",
+            "The server rejected the request because too many requests have been received "
+            "for this subscription.",
+        )
+        body["error"]["details"] = [
+            {
+                "code": "TooManyRequests",
+                "target": "HighCostGet30Min",
+                "message": "Emulated throttling (control-plane fault).",
+            }
+        ]
+        headers["x-ms-ratelimit-remaining-resource"] = "Microsoft.Compute/HighCostGet30Min;0"
+    elif status == 503:
+        body = error_body("ServiceUnavailable", "Emulated service unavailability.")
+    else:
+        body = error_body("InternalServerError", "Emulated internal server error.")
+    return web.json_response(body, status=status, headers=headers)
+
+
+async def _serve_arm(request: web.Request, handler: Any) -> web.StreamResponse:
+    faults = request.app[FAULTS]
+    if faults.latency_ms:
+        await asyncio.sleep(faults.latency_ms / 1000)
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Bearer ") or not auth[len("Bearer ") :].strip():
+        return error_response(
+            ArmError(
+                401,
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing.",
+            )
+        )
+    if "api-version" not in request.query:
+        return error_response(
+            ArmError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        )
+    status = faults.decide(request.headers.get("x-ms-client-request-id"))
+    if status is not None:
+        return _fault_response(status, request.app[WORLD].clock.time_scale)
+    return await _handle(request, handler)
+
+
+async def _handle(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ArmError as exc:
+        return error_response(exc)
+    except web.HTTPMethodNotAllowed:
+        return error_response(
+            ArmError(405, "MethodNotAllowed", f"The method {request.method} is not allowed here.")
+        )
+    except web.HTTPNotFound:
+        return error_response(
+            ArmError(
+                404,
+                "InvalidResourceType",
+                f"The emulator does not serve '{request.path}'.",
+            )
+        )
+    except web.HTTPException:
+        raise
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+        return error_response(ArmError(500, "InternalServerError", "The emulator failed."))
+
+
+@web.middleware
+async def arm_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """ARM routes: auth, api-version, faults, errors in ARM shape, and the request log."""
+    if not request.path.startswith(ARM_PREFIX):
+        return await _handle(request, handler)
+    response = await _serve_arm(request, handler)
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else request.path
+    request.app[REQUEST_LOG].add(request.method, request.path, route, response.status)
+    return response
+
+
+def build_app(world: World, faults: ControlFaults) -> web.Application:
+    app = web.Application(middlewares=[arm_middleware], client_max_size=4 * 1024 * 1024)
+    app[WORLD] = world
+    app[FAULTS] = faults
+    app[REQUEST_LOG] = RequestLog()
+    app[READY_INFO] = {}
+    for route in all_routes():
+        app.router.add_route(route.method, route.path, route.handler)
+    return app
+
+
+def _dataplane() -> Any:
+    try:
+        return importlib.import_module("emulator.dataplane")
+    except ModuleNotFoundError as exc:
+        if exc.name == "emulator.dataplane":
+            return None
+        raise
+
+
+async def serve(topology: Topology, options: ServerOptions) -> int:
+    """Run until SIGINT/SIGTERM; print the ready JSON line once listening. Returns 0."""
+    world = World(topology, Clock(options.time_scale), seed=options.seed)
+    world.lb_port = options.lb_port
+    faults = ControlFaults(options.rate_429, options.rate_5xx, options.latency_ms, options.seed)
+    app = build_app(world, faults)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, options.port, backlog=1024)
+    await site.start()
+    port = runner.addresses[0][1]
+    dataplane = _dataplane()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        extra: dict[str, Any] = {}
+        if dataplane is not None and hasattr(dataplane, "start"):
+            extra = dict(await dataplane.start(world) or {})
+        s = world.scale_set
+        info: dict[str, Any] = {
+            "arm_url": f"http://{HOST}:{port}",
+            "lb_url": None,
+            "subscription_id": s.subscription_id,
+            "resource_group": s.resource_group,
+            "scale_set": s.name,
+            "load_balancer": s.load_balancer.name,
+            "location": s.location,
+            "time_scale": options.time_scale,
+            "token": TOKEN,
+            "pid": os.getpid(),
+            **extra,
+        }
+        app[READY_INFO].update(info)
+        print(json.dumps(info), flush=True)
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if dataplane is not None and hasattr(dataplane, "stop"):
+            try:
+                await dataplane.stop()
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+        await world.close()
+        await runner.cleanup()
+    return 0

@@ -1,0 +1,37 @@
+"""The route table: every ROUTES list from emulator/responses/<area>.py, plus emulator.dataplane's.
+
+Adding an area (Chaos Studio, network) means adding a module with ROUTES; nothing here changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from emulator import responses
+from emulator.routing import Route
+
+EXTRA_ROUTE_MODULES = ("emulator.dataplane",)
+
+
+def _module_routes(module_name: str) -> list[Route]:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return []
+        raise
+    return list(getattr(module, "ROUTES", []))
+
+
+def all_routes() -> list[Route]:
+    """Routes of every public module in emulator.responses (sorted by name), then extras."""
+    names = sorted(
+        f"{responses.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(responses.__path__)
+        if not info.name.startswith("_")
+    )
+    routes: list[Route] = []
+    for name in [*names, *EXTRA_ROUTE_MODULES]:
+        routes.extend(_module_routes(name))
+    return routes

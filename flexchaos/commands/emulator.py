@@ -1,0 +1,74 @@
+"""`flexchaos emulator`: run the local Azure stand-in until Ctrl-C.
+
+Prints one JSON line when ready (arm_url, lb_url, subscription_id, ...) and serves the same JSON
+at GET /_emulator; SIGINT or SIGTERM stop it cleanly with exit code 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from flexchaos.errors import FlexchaosError
+
+HELP = "Run the built-in Azure emulator (ARM API, VMs, load balancer) on 127.0.0.1."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--topology", type=Path, help="topology TOML file (default: 6 VMs)")
+    parser.add_argument("--port", type=int, default=0, help="ARM API port (0 = a free port)")
+    parser.add_argument("--lb-port", type=int, default=0, help="load balancer port (0 = free)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.05,
+        help="wall seconds per platform second (default 0.05: a 30 s start takes 1.5 s)",
+    )
+    parser.add_argument("--rate-429", type=float, default=0.0, help="share of ARM requests → 429")
+    parser.add_argument("--rate-5xx", type=float, default=0.0, help="share of ARM requests → 5xx")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added ARM latency (ms)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for names and faults")
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not 0 < args.time_scale <= 1:
+        raise FlexchaosError(f"--time-scale must be in (0, 1], got {args.time_scale}")
+    for flag, value in (("--rate-429", args.rate_429), ("--rate-5xx", args.rate_5xx)):
+        if not 0 <= value <= 1:
+            raise FlexchaosError(f"{flag} must be between 0 and 1, got {value}")
+    if args.rate_429 + args.rate_5xx > 1:
+        raise FlexchaosError("--rate-429 plus --rate-5xx must be at most 1")
+    if args.latency_ms < 0:
+        raise FlexchaosError(f"--latency-ms must be >= 0, got {args.latency_ms}")
+    for flag, port in (("--port", args.port), ("--lb-port", args.lb_port)):
+        if not 0 <= port <= 65535:
+            raise FlexchaosError(f"{flag} must be a TCP port (0-65535), got {port}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from emulator.server import ServerOptions, serve
+    from emulator.topology import load_topology
+
+    _check(args)
+    topology = load_topology(args.topology)
+    options = ServerOptions(
+        port=args.port,
+        lb_port=args.lb_port,
+        time_scale=args.time_scale,
+        rate_429=args.rate_429,
+        rate_5xx=args.rate_5xx,
+        latency_ms=args.latency_ms,
+        seed=args.seed,
+    )
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(serve(topology, options))
+    except OSError as exc:
+        raise FlexchaosError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None

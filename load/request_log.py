@@ -22,7 +22,8 @@ from typing import Any
 import gevent
 from locust import events
 
-LOG_DIR_ENV = "FLEXCHAOS_REQUEST_LOG_DIR"
+from load.env import LOG_DIR_ENV
+
 DEFAULT_LOG_DIR = "flexchaos-requests"
 SERVED_BY_HEADER = "X-Served-By"
 FLUSH_INTERVAL_S = 0.25

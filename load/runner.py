@@ -26,7 +26,7 @@ from types import TracebackType
 from urllib.parse import urlparse
 
 from flexchaos.errors import FlexchaosError
-from load.request_log import LOG_DIR_ENV
+from load.env import LOG_DIR_ENV
 
 DEFAULT_LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 MAX_RUN_TIME_S = 6 * 3600

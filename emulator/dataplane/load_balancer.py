@@ -19,7 +19,6 @@ bench/results/load_balancer.md); asyncio streams cost 1.1-1.7x the CPU per reque
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -30,13 +29,6 @@ from emulator.dataplane.vm_app import reset_transport
 from emulator.truth import Truth
 
 CONNECT_TIMEOUT_S = 10.0
-
-
-def _nodelay(transport: asyncio.BaseTransport) -> None:
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 @dataclass(eq=False)
@@ -131,7 +123,6 @@ class _ClientSide(_Side):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.pending: list[bytes] = []
         self.connecting = False
-        _nodelay(transport)
         backend = self.lb._choose(transport)
         if backend is None:
             self.lb._count_failure(None)
@@ -176,7 +167,6 @@ class _ClientSide(_Side):
         if client_transport is None or client_transport.is_closing():
             server.transport.close()
             return
-        _nodelay(server.transport)
         self.peer, server.peer = server, self
         if self.pending:
             server.transport.writelines(self.pending)
@@ -295,8 +285,7 @@ class LoadBalancer:
         if not up:
             return None
         src = transport.get_extra_info("peername")
-        dst = transport.get_extra_info("sockname")
-        five_tuple = (src[0], src[1], dst[0], dst[1], socket.IPPROTO_TCP)
+        five_tuple = (src[0], src[1], self.host, self.port, socket.IPPROTO_TCP)
         return up[hash(five_tuple) % len(up)]
 
     def _count_failure(self, backend: Backend | None) -> None:

@@ -84,11 +84,8 @@ class _Connection(asyncio.Protocol):
 
     # --- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # uvloop's transport is not an asyncio.Transport subclass; it sets TCP_NODELAY itself
+        self.transport = cast(asyncio.Transport, transport)
         self._app._connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -12,6 +12,7 @@ from azure.mgmt.compute.models import VirtualMachineExtension, VirtualMachineExt
 
 from emulator.launcher import RunningEmulator
 from fleet.clients import Clients
+from tests.conftest import clients_for
 from tests.waiting import wait_for
 
 # The default fleet with small pages, so six VMs span two pages.
@@ -313,3 +314,29 @@ def test_raw_http_contract(emulator: RunningEmulator) -> None:
         assert status
         assert http.get(status_url, headers=auth).json()["status"] == "Succeeded"
         assert http.get(action.headers["Location"], headers=auth).status_code in (200, 204)
+
+
+def test_uniform_set_and_the_other_lifecycle_operations(
+    start_emulator: Callable[..., RunningEmulator],
+) -> None:
+    """A second, small emulator: Uniform instance view, redeploy, reimage, delete, list_all."""
+    other = start_emulator(
+        '[scale_set]\norchestration_mode = "Uniform"\nvm_count = 2\nspot_count = 0\n',
+        time_scale=0.01,
+    )
+    clients = clients_for(other)
+    rg, vmss = other.info.resource_group, other.info.scale_set
+    assert clients.compute.virtual_machine_scale_sets.get(rg, vmss).orchestration_mode == "Uniform"
+    view = clients.compute.virtual_machine_scale_sets.get_instance_view(rg, vmss)
+    assert view.virtual_machine.statuses_summary[0].code == "PowerState/running"
+    first, second = (vm.name for vm in clients.compute.virtual_machines.list_all())
+    vms = clients.compute.virtual_machines
+    vms.begin_redeploy(rg, first).result()
+    vms.begin_reimage(rg, first).result()
+    vms.begin_delete(rg, second).result()
+    with pytest.raises(ResourceNotFoundError):
+        vms.get(rg, second)
+    assert [vm.name for vm in vms.list_all()] == [first]
+    assert other.client.truth(kind="vm_deleted")[0]["vm"] == second
+    completed = [e["operation"] for e in other.client.truth(kind="operation_completed")]
+    assert completed == ["redeploy", "reimage", "delete"]

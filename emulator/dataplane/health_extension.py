@@ -110,10 +110,16 @@ class HealthExtensionProber:
     def running(self) -> bool:
         return self._task is not None
 
-    def start(self) -> None:
-        """Start the handler: Initializing until numberOfProbes identical results."""
+    def start(self, initial: str | None = None) -> None:
+        """Start the handler: Initializing until numberOfProbes identical results.
+
+        `initial` = Healthy/Unhealthy continues from a known state without reporting it (the
+        emulator's initial fleet, which has been running before the emulator started)."""
         if self._task is None:
-            self._set("Initializing")
+            if initial in ("Healthy", "Unhealthy"):
+                self.state = initial  # type: ignore[assignment]
+            else:
+                self._set("Initializing")
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:

@@ -245,9 +245,12 @@ class VmApp:
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
-    async def stop(self, graceful: bool = True) -> StopMode:
+    async def stop(
+        self, graceful: bool = True, drain_timeout: float = GRACEFUL_DRAIN_TIMEOUT_S
+    ) -> StopMode:
         """Stop serving. Graceful: stop accepting, finish in-flight requests, close idle
-        keep-alive connections, wait (bounded) until every connection is gone. Abrupt: reset
+        keep-alive connections, wait until every connection is gone or `drain_timeout` wall
+        seconds pass (then reset what is left, as the end of an OS shutdown does). Abrupt: reset
         every connection at once (SO_LINGER 0), as a powered-off or evicted host does."""
         server, self._server = self._server, None
         if server is None:
@@ -266,7 +269,7 @@ class VmApp:
                 connection.transport.close()
         self._connection_closed()
         try:
-            await asyncio.wait_for(self._drained.wait(), GRACEFUL_DRAIN_TIMEOUT_S)
+            await asyncio.wait_for(self._drained.wait(), drain_timeout)
         except TimeoutError:
             for connection in list(self._connections):
                 if connection.transport is not None:

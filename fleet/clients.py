@@ -10,13 +10,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AccessToken
 from azure.core.pipeline.policies import SansIOHTTPPolicy
-from azure.mgmt.chaos import ChaosManagementClient
-from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.network import NetworkManagementClient
+
+if TYPE_CHECKING:  # imported on first use: each SDK takes a noticeable time to import
+    from azure.mgmt.chaos import ChaosManagementClient
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.network import NetworkManagementClient
 
 AZURE_PUBLIC_ARM = "https://management.azure.com"
 EMULATOR_POLLING_INTERVAL_S = 0.1
@@ -81,18 +83,24 @@ class Clients:
 
     @cached_property
     def compute(self) -> ComputeManagementClient:
+        from azure.mgmt.compute import ComputeManagementClient
+
         return ComputeManagementClient(
             self._credential, self.subscription_id, **self.endpoint.client_kwargs()
         )
 
     @cached_property
     def network(self) -> NetworkManagementClient:
+        from azure.mgmt.network import NetworkManagementClient
+
         return NetworkManagementClient(
             self._credential, self.subscription_id, **self.endpoint.client_kwargs()
         )
 
     @cached_property
     def chaos(self) -> ChaosManagementClient:
+        from azure.mgmt.chaos import ChaosManagementClient
+
         return ChaosManagementClient(
             self._credential, self.subscription_id, **self.endpoint.client_kwargs()
         )

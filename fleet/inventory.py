@@ -109,7 +109,9 @@ def health_state(view: Mapping[str, Any]) -> str | None:
 
 
 def is_health_extension(ext_type: str | None) -> bool:
-    return ext_type in HEALTH_EXTENSION_TYPES
+    """True for 'ApplicationHealthLinux' and, as instance views spell it,
+    'Microsoft.ManagedServices.ApplicationHealthLinux' (and the Windows twins)."""
+    return bool(ext_type) and str(ext_type).rsplit(".", 1)[-1] in HEALTH_EXTENSION_TYPES
 
 
 def health_extension(vm: Mapping[str, Any]) -> HealthExtension | None:

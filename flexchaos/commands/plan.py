@@ -36,7 +36,9 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     guard.add_argument(
         "--max-unavailable",
         default=DEFAULT_MAX_UNAVAILABLE,
-        help=f"count or percent out at once (default {DEFAULT_MAX_UNAVAILABLE})",
+        help="count or percent out at once (default "
+        + DEFAULT_MAX_UNAVAILABLE.replace("%", "%%")
+        + ")",
     )
     guard.add_argument(
         "--floor",

@@ -40,6 +40,14 @@ def test_extension_known_from_instance_view_only_has_no_settings() -> None:
     assert inst.health_extension.settings is None
 
 
+def test_instance_view_extension_type_may_carry_the_publisher() -> None:
+    body = wire.vm("a")
+    ext = body["properties"]["instanceView"]["extensions"][0]
+    ext["type"] = "Microsoft.ManagedServices.ApplicationHealthLinux"
+    extension = Instance.from_vm(body).health_extension
+    assert extension is not None and extension.name == "HealthExtension"
+
+
 def test_unhealthy_or_stopped_is_not_healthy() -> None:
     assert not Instance.from_vm(wire.vm("a", health="unhealthy")).healthy
     assert not Instance.from_vm(wire.vm("a", health="initializing")).healthy

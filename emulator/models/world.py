@@ -17,6 +17,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from emulator.clock import Clock
+from emulator.models.chaos import ChaosState
 from emulator.models.errors import ArmError, not_allowed, not_found
 from emulator.models.extension import Extension
 from emulator.models.operations import FAILED, SUCCEEDED, Operation
@@ -53,6 +54,7 @@ class World:
         self._next_address = int(ipaddress.IPv4Address(topology.app.address_base))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._health_external = False  # True once the data plane reports health
+        self.chaos = ChaosState()  # Chaos Studio targets, experiments, executions
         spec = topology.scale_set
         for i in range(spec.vm_count):
             spot = i >= spec.vm_count - spec.spot_count
@@ -296,6 +298,7 @@ class World:
 
     async def close(self) -> None:
         """Cancel every running operation task (the process is stopping)."""
+        await self.chaos.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -1,0 +1,21 @@
+"""Break one VM's Application Health extension: automatic repairs must replace it."""
+
+import pytest
+
+from fleet.selection import Selection
+
+
+@pytest.mark.chaos(
+    fault="break-extension",
+    select=Selection(count=1, priority="Regular"),
+    hold_s=30,
+    platform_heals=True,
+    recovery_limit_s=1500,
+    hypothesis=(
+        "A VM whose health extension reports it unhealthy is replaced by automatic repairs after "
+        "the grace period, with no user-visible errors (the load balancer probes its own path), "
+        "and the set returns to full healthy capacity without the harness reverting anything."
+    ),
+)
+def test_broken_health_extension(game_day):
+    game_day.run()

@@ -1,0 +1,372 @@
+"""One experiment from preflight to postflight, as ../shared/DESIGN.md lays out its lifecycle.
+
+    preflight → steady state → inject → hold (abort conditions) → revert → recover → judge
+    → postflight
+
+Data flows one way: the fleet injects through the SDK, the probes and Locust record what users
+and the control plane saw, the timeline merges them, the metrics and the verdict are computed
+from the timeline, and the report shows them. Faults are journaled before they are injected
+and reverted in finally blocks and on SIGINT/SIGTERM (fleet.injector.Injector).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fleet.evidence import Drift, drift, snapshot
+from fleet.guard import GuardLimits
+from fleet.injector import Injection, Injector
+from fleet.inventory import Inventory
+from fleet.journal import Journal
+from fleet.plan import Plan, build_plan
+from fleet.target import FleetTarget
+from flexchaos.progress import Progress, RequestLogTail
+from flexchaos.scenario import Scenario
+from load.runner import LoadPlan, LoadResult, LoadRun
+from probes.capacity import CapacityProbe
+from probes.metrics import Metrics, compute_metrics
+from probes.timeline import Timeline, load_requests
+from probes.traffic import TrafficProbe
+from reports.targets import Targets
+from reports.verdict import Verdict, broken, judge
+
+CAPACITY_TICK_PLATFORM_S = 5.0  # one inventory listing per tick; Azure's probe interval
+MIN_CAPACITY_TICK_S = 0.1  # wall: never list faster than this
+PROBE_RATE_HZ = 20.0
+TAIL_S = 1.5  # wall seconds of traffic after recovery, so a disruption can be seen to end
+LOCUST_SLACK_S = 60.0
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Where an experiment runs: the scale set, its load balancer frontend and its clock."""
+
+    target: FleetTarget
+    lb_url: str
+    time_scale: float = 1.0  # wall seconds per platform second (1.0 on Azure)
+
+    def wall(self, platform_s: float) -> float:
+        return platform_s * self.time_scale
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How hard and where: load, journal, guard limits, output folder, dry run."""
+
+    work_dir: Path
+    journal: Path
+    users: int = 8
+    rps_per_user: float = 10.0
+    seed: int | None = None
+    dry_run: bool = False
+    limits: GuardLimits = field(default_factory=GuardLimits)
+
+
+@dataclass
+class Outcome:
+    """Everything an experiment produced, for the verdict, the report and the terminal."""
+
+    scenario: Scenario
+    plan: Plan | None = None
+    injection: Injection | None = None
+    timeline: Timeline | None = None
+    metrics: Metrics | None = None
+    verdict: Verdict | None = None
+    evidence_before: dict[str, Any] | None = None
+    evidence_after: dict[str, Any] | None = None
+    drift: Drift | None = None
+    load: LoadResult | None = None
+    aborted: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    work_dir: Path | None = None
+
+    @property
+    def vms(self) -> tuple[str, ...]:
+        return self.plan.selected.names if self.plan else ()
+
+    @property
+    def seed(self) -> int | None:
+        return self.plan.selected.seed if self.plan else None
+
+
+class Experiment:
+    """Runs one scenario against one fleet and returns its Outcome (verdict included)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        fleet: Fleet,
+        targets: Targets,
+        options: RunOptions,
+        write: Callable[[str], None] = print,
+        step: Callable[[str], AbstractContextManager[Any]] = lambda title: nullcontext(),
+    ) -> None:
+        self.step = step
+        self.scenario = scenario
+        self.fleet = fleet
+        self.targets = targets
+        self.options = options
+        self.write = write
+        self.work_dir = (options.work_dir / scenario.name).resolve()
+        self.outcome = Outcome(scenario, work_dir=self.work_dir)
+        self._inventory = Inventory(fleet.target)
+        self._baseline_count = 0
+
+    # -- the lifecycle ---------------------------------------------------------------------------
+    def run(self) -> Outcome:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with self.step("Preflight: scale set, plan, guard, evidence (read-only)"):
+            self.preflight()
+        if self.options.dry_run:
+            return self.dry_run()
+        with self.observing() as progress:
+            with self.step("Steady state: baseline load and hypothesis check"):
+                progress.set_phase("baseline")
+                self.wait_wall(self.fleet.wall(self.scenario.baseline_s))
+                self.check_steady_state()
+            with Injector(
+                self.fleet.target, Journal(self.options.journal), self.options.limits,
+                run=f"{self.scenario.name}-{int(time.time())}",
+            ) as injector:  # fmt: skip
+                with self.step(f"Inject: {self.scenario.fault} (journaled first)"):
+                    progress.set_phase("inject")
+                    self.inject(injector)
+                with self.step("Hold and observe (abort conditions every tick)"):
+                    progress.set_phase("hold")
+                    self.hold()
+                if not self.scenario.platform_heals:
+                    with self.step("Revert what the harness did"):
+                        progress.set_phase("revert")
+                        self.revert(injector)
+            with self.step("Recover: wait for full healthy capacity"):
+                progress.set_phase("recover")
+                self.recover()
+                progress.set_phase("tail")
+                self.wait_wall(TAIL_S)
+        with self.step("Judge: metrics from the timeline against the targets"):
+            self.judge()
+        with self.step("Postflight: evidence and drift"):
+            self.postflight()
+        return self.outcome
+
+    def preflight(self) -> None:
+        """Read-only: resolve and check the scale set, plan (the guard runs here), evidence."""
+        self._inventory.scale_set()  # missing or Uniform: one clear error, nothing touched
+        selection = self.scenario.selection
+        if self.options.seed is not None and selection.seed is None:
+            selection = replace(selection, seed=self.options.seed)
+        plan = build_plan(
+            self.fleet.target, self.scenario.fault, selection, self.scenario.options,
+            self.options.limits, inventory=self._inventory,
+        )  # fmt: skip
+        self.outcome.plan = plan
+        if plan.refusal is not None:
+            raise plan.refusal
+        self._selection = selection.__class__(
+            names=plan.selected.names, seed=plan.selected.seed
+        )  # inject exactly the VMs the plan names
+        self.outcome.evidence_before = snapshot(self.fleet.target, inventory=self._inventory)
+        self._baseline_count = len(self.outcome.evidence_before["vms"])
+
+    def dry_run(self) -> Outcome:
+        """Print the plan and run only the probes for the baseline window; mutate nothing."""
+        assert self.outcome.plan is not None
+        self.write(self.outcome.plan.text())
+        with self.observing() as progress:
+            progress.set_phase("dry-run")
+            self.wait_wall(self.fleet.wall(self.scenario.baseline_s))
+        self.outcome.timeline = self.build_timeline()
+        return self.outcome
+
+    def check_steady_state(self) -> None:
+        """Full healthy capacity and a baseline error rate under its limit, or no fault at all."""
+        capacity = self._capacity.frame()
+        problems = []
+        if capacity.empty:
+            problems.append("no capacity sample was taken")
+        else:
+            last = capacity[capacity["time"] == capacity["time"].max()]
+            healthy = int(last["healthy"].sum())
+            if healthy < self._baseline_count:
+                problems.append(f"healthy capacity {healthy}/{self._baseline_count} is not full")
+        requests = self.requests_so_far()
+        limit = self.targets.limits.get("max_error_rate", 0.01)
+        if requests.empty:
+            problems.append("no request was answered during the baseline")
+        else:
+            rate = 1.0 - float(requests["ok"].astype(bool).mean())
+            if rate > limit:
+                problems.append(f"baseline error rate {rate:.1%} is over {limit:.1%}")
+        if problems:
+            self.outcome.verdict = broken(
+                self.targets, "steady state did not hold: " + "; ".join(problems),
+                time_scale=self.fleet.time_scale,
+            )  # fmt: skip
+            self.event("abort", detail="steady state did not hold")
+
+    def inject(self, injector: Injector) -> None:
+        if self.outcome.verdict is not None:  # broken steady state: never inject
+            return
+        self.event("inject", vm=",".join(self._selection.names))
+        self.outcome.injection = injector.inject(
+            self.scenario.fault, self._selection, **self.scenario.options
+        )
+        self.event("injected", vm=",".join(self.outcome.injection.vms))
+
+    def hold(self) -> None:
+        """Observe for the hold time; abort conditions end it early."""
+        if self.outcome.injection is None:
+            return
+        deadline = time.monotonic() + self.fleet.wall(self.scenario.hold_s)
+        tick = self._capacity.tick_s
+        while time.monotonic() < deadline:
+            reason = self.abort_reason()
+            if reason:
+                self.outcome.aborted = reason
+                self.event("abort", detail=reason)
+                self.write(f"  [{self.scenario.name}] abort: {reason}")
+                return
+            time.sleep(min(tick, max(0.0, deadline - time.monotonic())))
+
+    def abort_reason(self) -> str | None:
+        probe = self._traffic.frame()
+        window = probe[probe["start"] >= time.time() - max(1.0, self.fleet.wall(10))]
+        if len(window) >= 10:
+            rate = 1.0 - float(window["ok"].astype(bool).mean())
+            if rate > self.scenario.abort_error_rate:
+                return f"error rate {rate:.0%} over {self.scenario.abort_error_rate:.0%}"
+        capacity = self._capacity.frame()
+        if not capacity.empty and self._baseline_count:
+            last = capacity[capacity["time"] == capacity["time"].max()]
+            healthy = int(last["healthy"].sum()) / self._baseline_count
+            if healthy < self.scenario.abort_capacity_floor:
+                return (
+                    f"healthy capacity {healthy:.0%} under the floor "
+                    f"{self.scenario.abort_capacity_floor:.0%}"
+                )
+        return None
+
+    def revert(self, injector: Injector) -> None:
+        if self.outcome.injection is None:
+            return
+        self.event("revert")
+        injector.revert(self.outcome.injection)
+        self.event("reverted")
+
+    def recover(self) -> None:
+        """Wait until healthy capacity is back to baseline, or the recovery limit passes."""
+        if self.outcome.injection is None:
+            return
+        deadline = time.monotonic() + self.fleet.wall(self.scenario.recovery_limit_s)
+        while time.monotonic() < deadline:
+            instances = self._inventory.instances()
+            healthy = sum(1 for i in instances if i.healthy)
+            if healthy >= self._baseline_count:
+                self.event("recovered")
+                return
+            time.sleep(self._capacity.tick_s)
+        self.write(
+            f"  [{self.scenario.name}] not recovered within "
+            f"{self.scenario.recovery_limit_s:.0f} platform s"
+        )
+
+    def judge(self) -> None:
+        timeline = self.build_timeline()
+        self.outcome.timeline = timeline
+        timeline.write(self.work_dir / "timeline")
+        if self.outcome.verdict is not None:  # broken: nothing to judge
+            return
+        metrics = compute_metrics(
+            timeline,
+            baseline_instances=self._baseline_count,
+            platform_heals=self.scenario.platform_heals,
+        )
+        self.outcome.metrics = metrics
+        self.outcome.verdict = judge(
+            self.targets, metrics.as_measurements(), time_scale=self.fleet.time_scale
+        )
+
+    def postflight(self) -> None:
+        """Second evidence snapshot and the drift from the first."""
+        after = snapshot(self.fleet.target, inventory=self._inventory)
+        self.outcome.evidence_after = after
+        if self.outcome.evidence_before is not None:
+            self.outcome.drift = drift(self.outcome.evidence_before, after)
+
+    # -- observation -----------------------------------------------------------------------------
+    @contextmanager
+    def observing(self) -> Iterator[Progress]:
+        """Locust, the traffic probe, the capacity probe and live progress, all stopped after."""
+        tick = max(MIN_CAPACITY_TICK_S, self.fleet.wall(CAPACITY_TICK_PLATFORM_S))
+        self._capacity = CapacityProbe(self._inventory.instances, tick_s=tick)
+        self._traffic = TrafficProbe(self.fleet.lb_url, rate_hz=PROBE_RATE_HZ)
+        budget = self.scenario.baseline_s + self.scenario.hold_s + self.scenario.recovery_limit_s
+        self._load = LoadRun(
+            LoadPlan(
+                host=self.fleet.lb_url,
+                users=self.options.users,
+                spawn_rate=float(self.options.users),
+                run_time_s=self.fleet.wall(budget) + LOCUST_SLACK_S,
+                env={"FLEXCHAOS_RPS_PER_USER": str(self.options.rps_per_user)},
+            ),
+            self.work_dir / "locust",
+        )
+        progress = Progress(
+            self.scenario.name, self.write, RequestLogTail(self._load.request_logs),
+            self._capacity.frame, self._traffic.frame, self.fleet.time_scale,
+        )  # fmt: skip
+        with ExitStack() as stack:
+            self._load.start()
+            stack.callback(self._stop_load)
+            self._load.wait_for_first_requests(timeout=60)
+            self._capacity.start()
+            stack.callback(self._capacity.stop)
+            self._traffic.start()
+            stack.callback(self._traffic.stop)
+            progress.start()
+            stack.callback(progress.stop)
+            yield progress
+
+    def _stop_load(self) -> None:
+        self.outcome.load = self._load.stop()
+
+    def requests_so_far(self) -> pd.DataFrame:
+        frames = [self._traffic.frame()]
+        logged = load_requests(self._load.request_logs())
+        if not logged.empty:
+            frames.append(logged)
+        return pd.concat([f for f in frames if not f.empty] or frames, ignore_index=True)
+
+    def build_timeline(self) -> Timeline:
+        requests = pd.concat(
+            [
+                f
+                for f in (load_requests(self._load.request_logs()), self._traffic.frame())
+                if not f.empty
+            ]
+            or [self._traffic.frame()],
+            ignore_index=True,
+        )
+        return Timeline.build(
+            requests=requests,
+            capacity=self._capacity.frame(),
+            events=self.outcome.events,
+        )
+
+    def event(self, kind: str, vm: str | None = None, detail: str | None = None) -> None:
+        self.outcome.events.append(
+            {"time": time.time(), "kind": kind, "fault": self.scenario.fault, "vm": vm,
+             "detail": detail}
+        )  # fmt: skip
+
+    @staticmethod
+    def wait_wall(seconds: float) -> None:
+        """Let the fleet and the probes run for a wall duration (bounded by its argument)."""
+        time.sleep(max(0.0, seconds))

@@ -1,0 +1,119 @@
+"""Live progress of an experiment: phase, elapsed, capacity, requests/s and errors.
+
+Counts come from the per-request logs as they grow (Locust's and the traffic probe's), read
+incrementally once a tick, and from the capacity probe's last sample; nothing here is used for
+the verdict, which is computed from the complete timeline afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+PROGRESS_INTERVAL_S = 1.0
+
+
+class RequestLogTail:
+    """Counts new ok/failed requests appended to JSON-lines logs since the last read."""
+
+    def __init__(self, files: Callable[[], list[Path]]) -> None:
+        self._files = files
+        self._offsets: dict[Path, int] = {}
+
+    def read(self) -> tuple[int, int]:
+        ok = failed = 0
+        for path in self._files():
+            offset = self._offsets.get(path, 0)
+            try:
+                with path.open("rb") as handle:
+                    handle.seek(offset)
+                    chunk = handle.read()
+            except OSError:
+                continue
+            complete = chunk.rfind(b"\n") + 1
+            self._offsets[path] = offset + complete
+            for line in chunk[:complete].splitlines():
+                try:
+                    if json.loads(line).get("ok"):
+                        ok += 1
+                    else:
+                        failed += 1
+                except ValueError:
+                    continue
+        return ok, failed
+
+
+class Progress:
+    """Prints one line per interval while an experiment runs (in a daemon thread)."""
+
+    def __init__(
+        self,
+        name: str,
+        write: Callable[[str], None],
+        tail: RequestLogTail,
+        capacity: Callable[[], pd.DataFrame],
+        probe_requests: Callable[[], pd.DataFrame],
+        time_scale: float,
+    ) -> None:
+        self.name = name
+        self.phase = "preflight"
+        self._write = write
+        self._tail = tail
+        self._capacity = capacity
+        self._probe = probe_requests
+        self._time_scale = time_scale
+        self._start = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+        self._probe_seen = 0
+        self._last_tick = time.monotonic()
+
+    def start(self) -> Progress:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def set_phase(self, phase: str) -> None:
+        self.phase = phase
+        self.tick()
+
+    def tick(self) -> None:
+        ok, failed = self._tail.read()
+        probe = self._probe()
+        new = probe.iloc[self._probe_seen :]
+        self._probe_seen = len(probe)
+        ok += int(new["ok"].sum()) if not new.empty else 0
+        failed += int((~new["ok"].astype(bool)).sum()) if not new.empty else 0
+        self._write(self.line(ok, failed))
+
+    def line(self, ok: int, failed: int) -> str:
+        wall = time.monotonic() - self._start
+        capacity = self._capacity()
+        cap = "capacity -"
+        if not capacity.empty:
+            last = capacity[capacity["time"] == capacity["time"].max()]
+            cap = f"healthy {int(last['healthy'].sum())}/{len(last)}"
+        now = time.monotonic()
+        rate = (ok + failed) / max(now - self._last_tick, 1e-3)
+        self._last_tick = now
+        return (
+            f"  [{self.name}] {self.phase:<10} {wall:6.1f} s wall "
+            f"({wall / self._time_scale:7.0f} s platform)  {cap}  "
+            f"{rate:6.0f} req/s  {failed:4d} errors"
+        )
+
+    def _run(self) -> None:
+        while not self._stop.wait(PROGRESS_INTERVAL_S):
+            try:
+                self.tick()
+            except Exception as exc:  # progress must never break an experiment
+                self._write(f"  [{self.name}] progress unavailable: {exc}")
+                return

@@ -4,9 +4,9 @@
 requestPath` where only 200 is Healthy, or TCP where a completed handshake is Healthy. It starts
 as Initializing; `numberOfProbes` consecutive identical results are needed to change the state,
 in both directions. It probes every `intervalInSeconds` platform seconds with a timeout of
-min(30 s, interval). It runs only while the VM runs: when the VM leaves running it stops and
-the last reported state stays (a stopped VM sends no signal); a settings change restarts it
-(a new handler process starts as Initializing).
+min(30 s, interval). It runs only while the VM runs: when the VM leaves running it stops (a
+stopped VM sends no signal, and the data plane clears its vmHealth); a settings change restarts
+it (a new handler process starts as Initializing).
 
 This signal is independent of the load balancer's probe: a broken extension can make a VM
 Unhealthy while the load balancer keeps routing to it.

@@ -155,7 +155,9 @@ class DataPlane:
     async def _app_down(self, name: str, graceful: bool) -> None:
         prober = self.probers.get(name)
         if prober is not None:
-            await prober.stop()  # a VM that is not running sends no health signal
+            await prober.stop()  # a VM that is not running sends no health signal:
+            if self.world.vm(name) is not None:  # its instance view shows no vmHealth
+                self.world.set_vm_health(name, None)
         app = self.apps.get(name)
         if app is not None and app.running:
             mode = "graceful" if graceful else "abrupt"
@@ -182,7 +184,8 @@ class DataPlane:
             self.world.set_vm_health(name, None)  # no extension, no vmHealth
             return
         if prober is not None:
-            await prober.reload(settings)
+            if settings != prober.settings:  # another extension changed: the handler goes on
+                await prober.reload(settings)
         elif vm.power_state == "running":
             prober = HealthExtensionProber(name, vm.address, settings, self.clock, self._report)
             self.probers[name] = prober

@@ -142,26 +142,37 @@ def attach_journal(journal: str | Path | Sequence[Mapping[str, Any]]) -> None:
     allure.attach(body, "journal", allure.attachment_type.JSON, "jsonl")
 
 
-def categories() -> list[dict[str, Any]]:
-    """How Allure sorts failures: a missed target, a broken steady state, a harness error."""
+def categories(dialect: str = "java") -> list[dict[str, Any]]:
+    """How Allure sorts failures: a missed target, a broken steady state, a harness error.
+
+    `java` patterns must match the whole message (Allure 2 reads categories.json);
+    `js` patterns are searched in it (Allure 3 takes them from its config).
+    """
+    missed, steady = MISSED_PREFIX, BROKEN_PREFIX
+    if dialect == "java":
+        patterns = (f"(?s).*{missed}.*", f"(?s).*{steady}.*", f"(?s)^(?!.*({missed}|{steady})).*")
+    elif dialect == "js":
+        patterns = (missed, steady, f"^(?![\\s\\S]*({missed}|{steady}))")
+    else:
+        raise ValueError(f"unknown regex dialect {dialect!r}; use 'java' or 'js'")
     return [
         {
             "name": "Missed resilience target",
             "description": "The fault ran and a target's limit was not met: a design finding.",
             "matchedStatuses": ["failed"],
-            "messageRegex": f"(?s).*{MISSED_PREFIX}.*",
+            "messageRegex": patterns[0],
         },
         {
             "name": "Broken steady state (no fault injected)",
             "description": "The system was not healthy before the fault: nothing was judged.",
             "matchedStatuses": ["broken"],
-            "messageRegex": f"(?s).*{BROKEN_PREFIX}.*",
+            "messageRegex": patterns[1],
         },
         {
             "name": "Harness error",
             "description": "The harness or its environment failed: a bug to fix, not a verdict.",
             "matchedStatuses": ["broken", "failed"],
-            "messageRegex": f"(?s)^(?!.*({MISSED_PREFIX}|{BROKEN_PREFIX})).*",
+            "messageRegex": patterns[2],
         },
     ]
 

@@ -1,0 +1,202 @@
+"""The HTML report: Allure 3 (npm `allure`, pinned in reports/package-lock.json) as single files.
+
+The generator is installed locally with `npm ci --prefix reports` on first use (nothing global).
+Before generating, the results are copied to a staging folder where each experiment gets a
+chart of its failover and recovery time across runs (from trend.jsonl), so the metric trend
+shows next to Allure's own history of pass/fail (kept in history.jsonl).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from flexchaos.errors import FlexchaosError
+from reports.allure_attachments import categories
+from reports.trend import (
+    append_trend,
+    points_for_run,
+    read_results_verdicts,
+    render_trend,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ALLURE_CLI = PACKAGE_DIR / "node_modules" / "allure" / "cli.js"
+NPM_CI_TIMEOUT_S = 240
+GENERATE_TIMEOUT_S = 180
+HIDDEN_LABELS = ("host", "thread", "framework", "language", "package", "parentSuite", "subSuite")
+NO_NODE_HINT = (
+    "Node.js 20+ with npm is needed for the HTML report (install it, e.g. `apt-get install "
+    "nodejs npm`); meanwhile read the verdicts in the terminal or the job summary, or open the "
+    "results with any Allure 3 installation: `npx allure generate {results}`"
+)
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """What `flexchaos report` produced."""
+
+    awesome: Path
+    dashboard: Path
+    trend_chart: Path
+    history: Path
+    trend: Path
+    experiments: int
+
+
+def generate_report(
+    results: Path,
+    output: Path,
+    history: Path,
+    trend: Path,
+    *,
+    name: str = "flexchaos game day",
+) -> ReportPaths:
+    """Turn an Allure results dir into single-file HTML reports with history and trends."""
+    results, output = results.resolve(), output.resolve()
+    if not results.is_dir() or not any(results.glob("*-result.json")):
+        raise FlexchaosError(
+            f"no Allure results in {results}; run the game day with --alluredir {results} first"
+        )
+    _check_output(output, results)
+    node = _node()
+    _ensure_allure(node)
+
+    found = read_results_verdicts(results)
+    points = append_trend(trend.resolve(), points_for_run(found))
+    history = history.resolve()
+    history.parent.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="flexchaos-report-") as staging_root:
+        staging = Path(staging_root) / "allure-results"
+        shutil.copytree(results, staging)
+        for item in found:
+            png = render_trend(points, experiment=item.verdict.experiment)
+            _add_attachment(
+                staging / item.result_file.name, png, "failover and recovery across runs"
+            )
+        config = Path(staging_root) / "allurerc.mjs"
+        config.write_text(_config(name, output, history), encoding="utf-8")
+        if output.exists():
+            shutil.rmtree(output)  # Allure nests a second copy into a non-empty output
+        run = subprocess.run(
+            [node, str(ALLURE_CLI), "generate", "--config", str(config), str(staging)],
+            cwd=staging_root,
+            capture_output=True,
+            text=True,
+            timeout=GENERATE_TIMEOUT_S,
+            env=_node_env(),
+        )
+    if run.returncode != 0:
+        tail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise FlexchaosError(f"allure generate failed (exit {run.returncode}): {tail[0]}")
+    trend_chart = output / "failover-trend.png"
+    output.mkdir(parents=True, exist_ok=True)
+    trend_chart.write_bytes(render_trend(points))
+    paths = ReportPaths(
+        awesome=output / "awesome" / "index.html",
+        dashboard=output / "dashboard" / "index.html",
+        trend_chart=trend_chart,
+        history=history,
+        trend=trend.resolve(),
+        experiments=len(found),
+    )
+    if not paths.awesome.is_file():
+        raise FlexchaosError(f"allure generate wrote no {paths.awesome}; see {output}")
+    return paths
+
+
+def allure_installed() -> bool:
+    return ALLURE_CLI.is_file()
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None or shutil.which("npm") is None:
+        raise FlexchaosError(NO_NODE_HINT.format(results="allure-results"))
+    return node
+
+
+def _ensure_allure(node: str) -> None:
+    """`npm ci --prefix reports` once: the version pinned in package-lock.json, locally."""
+    if allure_installed():
+        return
+    npm = shutil.which("npm")
+    assert npm is not None  # checked by _node
+    try:
+        run = subprocess.run(
+            [
+                npm,
+                "ci",
+                "--prefix",
+                str(PACKAGE_DIR),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=NPM_CI_TIMEOUT_S,
+            env=_node_env(),
+        )
+    except subprocess.TimeoutExpired:
+        raise FlexchaosError(
+            f"npm ci --prefix {PACKAGE_DIR} took over {NPM_CI_TIMEOUT_S} s; "
+            "check the network to the npm registry and retry"
+        ) from None
+    if run.returncode != 0 or not allure_installed():
+        tail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise FlexchaosError(
+            f"npm ci --prefix {PACKAGE_DIR} failed ({tail[0]}); run it by hand to see why"
+        )
+
+
+def _check_output(output: Path, results: Path) -> None:
+    """Refuse to empty a folder that is not a report (or that holds the results)."""
+    if output == results or output in results.parents or results in output.parents:
+        raise FlexchaosError(f"--output {output} overlaps --results {results}; pick another folder")
+    if output.is_file():
+        raise FlexchaosError(f"--output {output} is a file; give a folder for the report")
+    if output.is_dir() and any(output.iterdir()):
+        known = {"awesome", "dashboard", "failover-trend.png", "index.html", "test-results.json"}
+        known |= {"summary.json"}
+        if not {child.name for child in output.iterdir()} <= known:
+            raise FlexchaosError(
+                f"--output {output} holds files that are not an Allure report; "
+                "give an empty or report folder"
+            )
+
+
+def _add_attachment(result_file: Path, png: bytes, name: str) -> None:
+    data = json.loads(result_file.read_text(encoding="utf-8"))
+    source = f"{uuid.uuid4()}-attachment.png"
+    (result_file.parent / source).write_bytes(png)
+    data.setdefault("attachments", []).append({"name": name, "source": source, "type": "image/png"})
+    result_file.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _config(name: str, output: Path, history: Path) -> str:
+    options = {"singleFile": True, "reportName": name, "reportLanguage": "en"}
+    config = {
+        "name": name,
+        "categories": categories("js"),
+        "hideLabels": list(HIDDEN_LABELS),
+        "output": str(output),
+        "historyPath": str(history),
+        "plugins": {
+            "awesome": {"options": {**options, "groupBy": ["epic", "feature", "story"]}},
+            "dashboard": {"options": options},
+        },
+    }
+    return f"export default {json.dumps(config, indent=2)};\n"
+
+
+def _node_env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "ALLURE_NO_ANALYTICS": "true", "NO_UPDATE_NOTIFIER": "1"}

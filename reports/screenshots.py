@@ -1,0 +1,88 @@
+"""Screenshots of a generated report in headless Chromium: how a reviewer first sees it.
+
+    python -m reports.screenshots --report allure-report --test "One zone down" --out docs/img
+
+Shoots the Awesome overview, one experiment's page (found by its title in the single-file
+report) and the dashboard. Chromium renders from disk (`file://`) because the reports are
+single files; a retry covers the page still loading on a busy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from flexchaos.errors import FlexchaosError
+
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+]  # fmt: skip
+EMBEDDED = re.compile(r'data/test-results/([0-9a-f]+)\.json","([A-Za-z0-9+/=]+)"')
+MIN_RENDERED_BYTES = 40_000  # a page still loading is a near-empty PNG
+
+
+def result_ids_by_title(awesome_html: Path) -> dict[str, str]:
+    """Title → test-result id, read from the data embedded in a single-file Awesome report."""
+    ids = {}
+    for match in EMBEDDED.finditer(awesome_html.read_text(encoding="utf-8")):
+        try:
+            data = json.loads(base64.b64decode(match.group(2)))
+        except (ValueError, json.JSONDecodeError):
+            continue
+        ids[data.get("name", "")] = match.group(1)
+    return ids
+
+
+def shoot(url: str, out: Path, size: str, budget_ms: int = 15_000, tries: int = 3) -> Path:
+    """Screenshot `url` into `out`; retry with a larger budget while the page is still loading."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise FlexchaosError("chromium not found; install it (apt-get install chromium)")
+    for attempt in range(tries):
+        subprocess.run(
+            [chromium, *FLAGS, f"--virtual-time-budget={budget_ms * (attempt + 1)}",
+             f"--screenshot={out}", f"--window-size={size}", url],
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+        if out.is_file() and out.stat().st_size >= MIN_RENDERED_BYTES:
+            return out
+    raise FlexchaosError(f"chromium did not render {url} after {tries} tries; see {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report", type=Path, default=Path("allure-report"))
+    parser.add_argument("--test", default="One zone down", help="title of the experiment to shoot")
+    parser.add_argument("--out", type=Path, default=Path("docs/img"))
+    args = parser.parse_args(argv)
+    awesome = (args.report / "awesome" / "index.html").resolve()
+    ids = result_ids_by_title(awesome)
+    if args.test not in ids:
+        print(f"no test titled {args.test!r}; titles: {sorted(ids)}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    shots = [
+        shoot(awesome.as_uri(), args.out / "report-overview.png", "1400,1000"),
+        shoot(
+            f"{awesome.as_uri()}#{ids[args.test]}", args.out / "report-experiment.png", "1400,1500"
+        ),
+        shoot(
+            (args.report / "dashboard" / "index.html").resolve().as_uri(),
+            args.out / "report-dashboard.png",
+            "1400,1000",
+        ),
+    ]
+    for shot in shots:
+        print(f"{shot} ({shot.stat().st_size // 1024} KB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

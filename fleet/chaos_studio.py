@@ -150,6 +150,26 @@ class ChaosStudioShutdown:
     def rg(self) -> str:
         return self.target.resource_group
 
+    def calls(self, names: Sequence[str], duration_s: float, abrupt: bool = False) -> list[str]:
+        """The SDK calls `run` makes, in order, for a plan or a dry run (no call is made)."""
+        rg, exp = self.rg, self.experiment_name
+        per_vm = [
+            f"targets.create_or_update({rg}, Microsoft.Compute, virtualMachines, {vm}, "
+            f"{TARGET_TYPE}); capabilities.create_or_update(..., {CAPABILITY})"
+            for vm in names
+        ]
+        return [
+            *per_vm,
+            f"experiments.begin_create_or_update({rg}, {exp}, <List selector of {len(names)} "
+            f"VM(s); continuous {VM_SHUTDOWN_URN}, duration PT{duration_s:g}S, "
+            f"abruptShutdown={str(abrupt).lower()}>)",
+            "journal: chaos_shutdown entry (fsync)",
+            f"experiments.begin_start({rg}, {exp}); experiments.list_all_executions({rg}, {exp})",
+            f"experiments.get_execution(...) until Success/Failed/Cancelled "
+            f"(begin_cancel({rg}, {exp}) on abort)",
+            "virtual_machines.begin_start for any VM not running; journal: reverted",
+        ]
+
     # ----- the whole fault ------------------------------------------------------------------
     def run(
         self,

@@ -279,3 +279,11 @@ def test_guard_refuses_a_vm_outside_the_set(
         ChaosStudioShutdown(fleet, journal).start(["not-in-the-set"], 60)
     assert mutating_calls_since(emulator.client, mark) == []
     assert journal.records() == []
+
+
+def test_calls_describe_the_plan_without_calling(fleet: FleetTarget, tmp_path: Path) -> None:
+    shutdown = ChaosStudioShutdown(fleet, Journal(tmp_path / "j.jsonl"), experiment_name="p")
+    calls = shutdown.calls(["vm-a", "vm-b"], 120, abrupt=True)
+    assert sum("vm-a" in c or "vm-b" in c for c in calls) == 2
+    assert any("PT120S" in c and "abruptShutdown=true" in c for c in calls)
+    assert any(c.startswith("journal:") for c in calls)

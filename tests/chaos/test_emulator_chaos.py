@@ -1,0 +1,216 @@
+"""The emulator's Microsoft.Chaos routes, driven by the raw ChaosManagementClient: targets and
+capabilities, experiment validation, the service-side checks that fail an execution (missing
+capability, the Uniform-only scale-set fault on a Flexible set), conflicts and delete.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.mgmt.chaos import models
+
+from emulator.launcher import RunningEmulator
+from fleet.clients import Clients
+from fleet.inventory import Inventory
+from fleet.target import FleetTarget
+from tests.fleet.support import wait_settled
+from tests.waiting import wait_for
+
+VM_TARGET = "Microsoft-VirtualMachine"
+VMSS_TARGET = "Microsoft-VirtualMachineScaleSet"
+VM_SHUTDOWN = "urn:csci:microsoft:virtualMachine:shutdown/1.0"
+TERMINAL = ("success", "failed", "cancelled")
+
+
+@pytest.fixture(scope="module")
+def fleet(emulator: RunningEmulator) -> FleetTarget:
+    target = FleetTarget.from_emulator(emulator.info)
+    wait_settled(target, 6)
+    return target
+
+
+def vm_args(target: FleetTarget, vm: str) -> tuple[str, str, str, str, str]:
+    return (target.resource_group, "Microsoft.Compute", "virtualMachines", vm, VM_TARGET)
+
+
+def experiment(target_ids: list[str], urn: str = VM_SHUTDOWN, **action: Any) -> Any:
+    references = [models.TargetReference(type="ChaosTarget", id=t) for t in target_ids]
+    selector = models.ChaosTargetListSelector(id="s1", targets=references)
+    fault = models.ContinuousAction(
+        name=urn,
+        duration=action.get("duration", timedelta(seconds=30)),
+        parameters=[models.KeyValuePair(key="abruptShutdown", value="true")],
+        selector_id=action.get("selector_id", "s1"),
+    )
+    return models.Experiment(
+        location="eastus",
+        identity=models.ManagedServiceIdentity(type="SystemAssigned"),
+        selectors=[selector],
+        steps=[
+            models.ChaosExperimentStep(
+                name="step1", branches=[models.ChaosExperimentBranch(name="b1", actions=[fault])]
+            )
+        ],
+    )
+
+
+def run_to_end(clients: Clients, rg: str, name: str) -> models.ExperimentExecutionDetails:
+    """Start, find the execution (begin_start returns None), wait for a terminal status."""
+    assert clients.chaos.experiments.begin_start(rg, name).result(timeout=30) is None
+    [execution] = list(clients.chaos.experiments.list_all_executions(rg, name))[:1]
+
+    def ended() -> bool:
+        status = clients.chaos.experiments.get_execution(rg, name, execution.name).status
+        return str(status).lower() in TERMINAL
+
+    wait_for(ended, timeout=30, what=f"{name} to end")
+    return clients.chaos.experiments.execution_details(rg, name, execution.name)
+
+
+def test_targets_and_capabilities_crud(clients: Clients, fleet: FleetTarget) -> None:
+    chaos = clients.chaos
+    vm = Inventory(fleet).instances()[0]
+    args = vm_args(fleet, vm.name)
+    created = chaos.targets.create_or_update(*args, models.Target(properties={}))
+    assert created.id == f"{vm.id}/providers/Microsoft.Chaos/targets/{VM_TARGET}"
+    assert created.type == "Microsoft.Chaos/targets"
+    assert [t.name for t in chaos.targets.list(*args[:4])] == [VM_TARGET]
+    capability = chaos.capabilities.create_or_update(*args, "Shutdown-1.0", models.Capability())
+    assert capability.urn == VM_SHUTDOWN and capability.target_type == "VirtualMachine"
+    assert [c.name for c in chaos.capabilities.list(*args)] == ["Shutdown-1.0"]
+    chaos.capabilities.delete(*args, "Shutdown-1.0")
+    with pytest.raises(ResourceNotFoundError):
+        chaos.capabilities.get(*args, "Shutdown-1.0")
+    chaos.targets.delete(*args)
+    with pytest.raises(ResourceNotFoundError):
+        chaos.targets.get(*args)
+    # a VM that does not exist, a target type that does not fit the parent, an unknown capability
+    with pytest.raises(ResourceNotFoundError):
+        chaos.targets.create_or_update(*vm_args(fleet, "no-such-vm"), models.Target(properties={}))
+    wrong = (*args[:4], VMSS_TARGET)
+    with pytest.raises(HttpResponseError) as bad:
+        chaos.targets.create_or_update(*wrong, models.Target(properties={}))
+    assert bad.value.status_code == 400
+    chaos.targets.create_or_update(*args, models.Target(properties={}))
+    with pytest.raises(HttpResponseError) as unknown:
+        chaos.capabilities.create_or_update(*args, "CpuPressure-1.0", models.Capability())
+    assert unknown.value.status_code == 400
+
+
+def test_missing_capability_fails_the_execution_and_touches_nothing(
+    emulator: RunningEmulator, clients: Clients, fleet: FleetTarget
+) -> None:
+    rg, chaos = fleet.resource_group, clients.chaos
+    vm = Inventory(fleet).instances()[1]
+    chaos.targets.create_or_update(*vm_args(fleet, vm.name), models.Target(properties={}))
+    target_id = f"{vm.id}/providers/Microsoft.Chaos/targets/{VM_TARGET}"
+    chaos.experiments.begin_create_or_update(rg, "no-capability", experiment([target_id])).result()
+    before = len(emulator.client.truth(kind="power_state", vm=vm.name))
+
+    details = run_to_end(clients, rg, "no-capability").properties
+
+    assert details.status == "Failed"
+    assert "CapabilityNotEnabled" in details.failure_reason
+    assert "Shutdown-1.0" in details.failure_reason
+    [target] = details.run_information.steps[0].branches[0].actions[0].targets
+    assert target.status == "Failed" and target.error.code == "CapabilityNotEnabled"
+    assert len(emulator.client.truth(kind="power_state", vm=vm.name)) == before
+
+
+def test_scale_set_shutdown_on_flexible_fails_with_the_uniform_only_message(
+    emulator: RunningEmulator, clients: Clients, fleet: FleetTarget
+) -> None:
+    rg, chaos = fleet.resource_group, clients.chaos
+    args = (rg, "Microsoft.Compute", "virtualMachineScaleSets", fleet.scale_set, VMSS_TARGET)
+    target = chaos.targets.create_or_update(*args, models.Target(properties={}))
+    chaos.capabilities.create_or_update(*args, "Shutdown-2.0", models.Capability())
+    urn = "urn:csci:microsoft:virtualMachineScaleSet:shutdown/2.0"
+    body = experiment([target.id], urn=urn)
+    chaos.experiments.begin_create_or_update(rg, "vmss-shutdown", body).result()
+    before = len(emulator.client.truth(kind="power_state"))
+
+    details = run_to_end(clients, rg, "vmss-shutdown").properties
+
+    assert details.status == "Failed"
+    assert "Uniform" in details.failure_reason and "Flexible" in details.failure_reason
+    assert VM_SHUTDOWN in details.failure_reason
+    assert len(emulator.client.truth(kind="power_state")) == before
+
+
+def test_experiment_validation_conflicts_and_delete(clients: Clients, fleet: FleetTarget) -> None:
+    rg, chaos = fleet.resource_group, clients.chaos
+    vm = Inventory(fleet).instances()[2]
+    args = vm_args(fleet, vm.name)
+    chaos.targets.create_or_update(*args, models.Target(properties={}))
+    chaos.capabilities.create_or_update(*args, "Shutdown-1.0", models.Capability())
+    target_id = f"{vm.id}/providers/Microsoft.Chaos/targets/{VM_TARGET}"
+    for bad in (
+        experiment([target_id], duration=timedelta(hours=13)),
+        experiment([target_id], selector_id="nope"),
+    ):
+        with pytest.raises(HttpResponseError) as refused:
+            chaos.experiments.begin_create_or_update(rg, "invalid", bad)
+        assert refused.value.status_code == 400
+    with pytest.raises(ResourceNotFoundError):
+        chaos.experiments.get(rg, "invalid")
+
+    body = experiment([target_id], duration=timedelta(hours=1))
+    made = chaos.experiments.begin_create_or_update(rg, "long", body).result()
+    assert made.provisioning_state == "Succeeded" and made.identity.principal_id
+    assert "long" in [e.name for e in chaos.experiments.list(rg)]
+    chaos.experiments.begin_start(rg, "long").result()
+    assert [e.name for e in chaos.experiments.list(rg, running=True)] == ["long"]
+    with pytest.raises(ResourceExistsError):
+        chaos.experiments.begin_start(rg, "long")
+    with pytest.raises(ResourceExistsError):
+        chaos.experiments.begin_delete(rg, "long")
+    chaos.experiments.begin_cancel(rg, "long").result(timeout=30)
+    [execution] = list(chaos.experiments.list_all_executions(rg, "long"))
+    assert execution.status == "Cancelled" and execution.stopped_at is not None
+    assert list(chaos.experiments.list(rg, running=True)) == []
+    assert Inventory(fleet).sample().by_name()[vm.name].power_state == "running"
+
+    chaos.experiments.begin_delete(rg, "long").result(timeout=30)
+    with pytest.raises(ResourceNotFoundError):
+        chaos.experiments.get(rg, "long")
+    with pytest.raises(ResourceNotFoundError):
+        chaos.experiments.get_execution(rg, "long", execution.name)
+
+
+def test_steps_run_in_order_with_delay_and_redeploy(
+    emulator: RunningEmulator, clients: Clients, fleet: FleetTarget
+) -> None:
+    rg, chaos = fleet.resource_group, clients.chaos
+    vm = Inventory(fleet).instances()[3]
+    args = vm_args(fleet, vm.name)
+    chaos.targets.create_or_update(*args, models.Target(properties={}))
+    chaos.capabilities.create_or_update(*args, "Redeploy-1.0", models.Capability())
+    target_id = f"{vm.id}/providers/Microsoft.Chaos/targets/{VM_TARGET}"
+    delay = models.DelayAction(
+        name="urn:csci:microsoft:chaosStudio:timedDelay/1.0", duration=timedelta(seconds=20)
+    )
+    redeploy = models.DiscreteAction(
+        name="urn:csci:microsoft:virtualMachine:redeploy/1.0", parameters=[], selector_id="s1"
+    )
+    body = experiment([target_id])
+    body.steps = [
+        models.ChaosExperimentStep(
+            name=name, branches=[models.ChaosExperimentBranch(name="b", actions=[action])]
+        )
+        for name, action in (("wait", delay), ("redeploy", redeploy))
+    ]
+    chaos.experiments.begin_create_or_update(rg, "ordered", body).result()
+
+    details = run_to_end(clients, rg, "ordered").properties
+
+    assert details.status == "Success", details.failure_reason
+    waited, redeployed = (s.branches[0].actions[0] for s in details.run_information.steps)
+    assert waited.status == redeployed.status == "Succeeded"
+    assert waited.end_time <= redeployed.start_time
+    assert (waited.end_time - waited.start_time).total_seconds() >= 20 * 0.02
+    events = emulator.client.truth(kind="power_state", vm=vm.name)
+    after = [e["to"] for e in events if e["time"] >= redeployed.start_time.timestamp()]
+    assert after == ["deallocating", "starting", "running"]

@@ -94,7 +94,7 @@ def _list_key(item: Any) -> str | None:
     if isinstance(item, Mapping):
         for key in ("name", "id", "code"):
             if isinstance(item.get(key), str):
-                return item[key].rsplit("/", 1)[-1] if key == "id" else item[key]
+                return item[key]
     return None
 
 

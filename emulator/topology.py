@@ -78,7 +78,9 @@ class AppSpec:
     """[app]: where each VM's reference app listens (VM i gets address_base + i)."""
 
     port: int = 0
-    address_base: str = "127.0.1.1"
+    # "auto": a random block 127.0.B.1 (B in 1..250), so that two emulators on one machine
+    # (a game day while the tests run) never answer for each other's VMs.
+    address_base: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -205,10 +207,12 @@ def _check(t: Topology) -> None:
     if t.load_balancer.probe_protocol not in ("Http", "Tcp"):
         raise FlexchaosError("topology: [load_balancer] probe_protocol must be Http or Tcp")
     try:
-        base = ipaddress.IPv4Address(t.app.address_base)
+        base = ipaddress.IPv4Address(
+            "127.0.1.1" if t.app.address_base == "auto" else t.app.address_base
+        )
     except ValueError:
         raise FlexchaosError(
-            "topology: [app] address_base must be an IPv4 address like 127.0.1.1"
+            "topology: [app] address_base must be \"auto\" or an IPv4 address like 127.0.1.1"
         ) from None
     if not base.is_loopback:
         raise FlexchaosError("topology: [app] address_base must be a loopback address (127.x)")

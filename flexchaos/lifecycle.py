@@ -145,11 +145,13 @@ class Experiment:
                     with self.step("Revert what the harness did"):
                         progress.set_phase("revert")
                         self.revert(injector)
-            with self.step("Recover: wait for full healthy capacity"):
-                progress.set_phase("recover")
-                self.recover()
-                progress.set_phase("tail")
-                self.wait_wall(TAIL_S)
+                # Inside the injector: a platform-heals scenario's fault stays in while the
+                # platform repairs it; whatever is still open afterwards is reverted on exit.
+                with self.step("Recover: wait for full healthy capacity"):
+                    progress.set_phase("recover")
+                    self.recover()
+            progress.set_phase("tail")
+            self.wait_wall(TAIL_S)
         with self.step("Judge: metrics from the timeline against the targets"):
             self.judge()
         with self.step("Postflight: evidence and drift"):

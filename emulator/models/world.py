@@ -51,7 +51,10 @@ class World:
         self._rng = random.Random(seed)
         self._vms: dict[str, VirtualMachine] = {}
         self._names: set[str] = set()
-        self._next_address = int(ipaddress.IPv4Address(topology.app.address_base))
+        base = topology.app.address_base
+        if base == "auto":
+            base = f"127.0.{random.SystemRandom().randint(1, 250)}.1"
+        self._next_address = int(ipaddress.IPv4Address(base))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._health_external = False  # True once the data plane reports health
         self.chaos = ChaosState()  # Chaos Studio targets, experiments, executions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,7 +39,9 @@ def test_initial_fleet_layout() -> None:
     async def check(world: World) -> None:
         vms = world.vms()
         assert [vm.zone for vm in vms] == ["1", "2", "3", "1", "2", "3"]
-        assert [vm.address for vm in vms] == [f"127.0.1.{i}" for i in range(1, 7)]
+        first = ipaddress.IPv4Address(vms[0].address)
+        assert first.is_loopback and str(first).startswith("127.0.")
+        assert [vm.address for vm in vms] == [str(first + i) for i in range(6)]
         assert [vm.priority for vm in vms] == ["Regular"] * 4 + ["Spot"] * 2
         assert all(vm.power_state == "running" and vm.health_state == "Healthy" for vm in vms)
         assert world.vm(vms[0].name.upper()) is vms[0]
@@ -54,7 +57,8 @@ def test_replace_vm_gives_fresh_name_and_address_in_same_zone() -> None:
         new = world.vm(new_name)
         assert new is not None and world.vm(old.name) is None
         assert new_name != old.name and new_name.startswith("vmss-web_")
-        assert new.address == "127.0.1.7" and new.zone == old.zone
+        newest = max(ipaddress.IPv4Address(vm.address) for vm in world.vms() if vm is not new)
+        assert ipaddress.IPv4Address(new.address) > newest and new.zone == old.zone
         assert new.power_state == "running" and new.provisioning_state == "Succeeded"
         deleted = world.truth.events(kind="vm_deleted")
         assert [(e.vm, e.details["address"]) for e in deleted] == [(old.name, old.address)]

@@ -63,7 +63,7 @@ class DataPlane:
         first probe round has put the running VMs in rotation (bounded wait)."""
         world = self.world
         if not world.app_port:
-            world.app_port = free_port(world.topology.app.address_base)
+            world.app_port = free_port(world.address_base)
         spec = world.scale_set.load_balancer
         probe = ProbeSettings(
             port=self.app_port,

@@ -54,6 +54,7 @@ class World:
         base = topology.app.address_base
         if base == "auto":
             base = f"127.0.{random.SystemRandom().randint(1, 250)}.1"
+        self.address_base: str = base  # the first VM's address
         self._next_address = int(ipaddress.IPv4Address(base))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._health_external = False  # True once the data plane reports health

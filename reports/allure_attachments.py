@@ -188,7 +188,8 @@ def write_results_metadata(
     directory.mkdir(parents=True, exist_ok=True)
     env_path = directory / "environment.properties"
     env_path.write_text(
-        "".join(f"{_prop(k)}={_prop(str(v))}\n" for k, v in environment.items()), encoding="utf-8"
+        "".join(f"{_prop(k, key=True)}={_prop(str(v))}\n" for k, v in environment.items()),
+        encoding="utf-8",
     )
     cat_path = directory / "categories.json"
     cat_path.write_text(json.dumps(categories(), indent=2), encoding="utf-8")
@@ -255,5 +256,8 @@ def _severity(name: str) -> allure.severity_level:
         raise ValueError(f"unknown Allure severity {name!r}; use one of {options}") from None
 
 
-def _prop(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace(":", "\\:")
+def _prop(text: str, key: bool = False) -> str:
+    """Java .properties escaping (Allure parses the file as such); a space ends a key."""
+    out = text.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=")
+    out = out.replace(":", "\\:")
+    return out.replace(" ", "\\ ") if key else out

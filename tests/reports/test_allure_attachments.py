@@ -79,7 +79,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from reports.allure_attachments import write_results_metadata
 
     write_results_metadata(
-        results, environment={"fleet": "emulator", "arm_url": "http://127.0.0.1:1"}
+        results,
+        environment={"fleet": "emulator", "arm_url": "http://127.0.0.1:1", "time scale": 0.02},
     )
     return results
 
@@ -136,6 +137,7 @@ def test_broken_steady_state_is_broken_not_failed(results: Path) -> None:
 def test_results_metadata_files(results: Path) -> None:
     env = (results / "environment.properties").read_text()
     assert "fleet=emulator\n" in env and "arm_url=http\\://127.0.0.1\\:1\n" in env
+    assert "time\\ scale=0.02\n" in env
     cats = json.loads((results / "categories.json").read_text())
     assert [c["name"] for c in cats] == [
         "Missed resilience target", "Broken steady state (no fault injected)", "Harness error"

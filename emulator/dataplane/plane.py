@@ -11,7 +11,6 @@ balancer's pool and deleted ones leave it. Facts for one VM are applied in order
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 from collections import defaultdict
 from typing import Any
@@ -163,13 +162,9 @@ class DataPlane:
             mode = "graceful" if graceful else "abrupt"
             # the OS shutdown bounds the drain: the power-off transition's duration
             drain = max(0.05, self.clock.wall(self.world.scale_set.timings.power_off))
-            stopping = asyncio.get_running_loop().create_task(
-                app.stop(graceful=graceful, drain_timeout=drain)
-            )
-            await asyncio.sleep(0)  # the app has stopped accepting (and reset, if abrupt)
+            # recorded as it stops accepting (and resets connections, if abrupt)
             self.truth.record("app_down", name, address=app.host, mode=mode)
-            with contextlib.suppress(asyncio.CancelledError):
-                await stopping
+            await app.stop(graceful=graceful, drain_timeout=drain)
 
     async def _reload_extension(self, name: str) -> None:
         vm = self.world.vm(name)

@@ -210,7 +210,8 @@ def test_steps_run_in_order_with_delay_and_redeploy(
     waited, redeployed = (s.branches[0].actions[0] for s in details.run_information.steps)
     assert waited.status == redeployed.status == "Succeeded"
     assert waited.end_time <= redeployed.start_time
-    assert (waited.end_time - waited.start_time).total_seconds() >= 20 * 0.02
+    # asyncio may wake a timer up to its clock resolution early: allow 10 %
+    assert (waited.end_time - waited.start_time).total_seconds() >= 20 * 0.02 * 0.9
     events = emulator.client.truth(kind="power_state", vm=vm.name)
     after = [e["to"] for e in events if e["time"] >= redeployed.start_time.timestamp()]
-    assert after == ["deallocating", "starting", "running"]
+    assert after == ["deallocating", "starting", "running"], events

@@ -2,6 +2,9 @@
 journal-backed API, print STARTED, then wait to be killed. Run as a script:
 
     python tests/chaos/harness.py --arm-url URL --journal PATH --vm NAME [--vm NAME] --duration S
+
+With --run it uses ChaosStudioShutdown.run() instead (prints STATUS lines as the execution
+moves): SIGTERM/SIGINT then cancel the experiment and the harness exits 128 + the signal.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from emulator.launcher import attach
 from fleet.chaos_studio import ChaosStudioShutdown
 from fleet.guard import GuardLimits
 from fleet.journal import Journal
+from fleet.signals import Interrupted
 from fleet.target import FleetTarget
 
 MAX_WAIT_S = 300.0
@@ -29,11 +33,25 @@ def main() -> int:
     parser.add_argument("--vm", action="append", default=[])
     parser.add_argument("--duration", type=float, default=3600.0)
     parser.add_argument("--experiment", default="flexchaos-killed")
+    parser.add_argument("--run", action="store_true")
     args = parser.parse_args()
     target = FleetTarget.from_emulator(attach(args.arm_url))
     shutdown = ChaosStudioShutdown(
         target, Journal(args.journal), GuardLimits("100%", 0.0), experiment_name=args.experiment
     )
+    if args.run:
+        try:
+            outcome = shutdown.run(
+                args.vm,
+                args.duration,
+                abrupt=True,
+                on_status=lambda s: print("STATUS " + s, flush=True),
+            )
+        except Interrupted as exc:
+            print(f"CANCELLED after {exc}", flush=True)
+            return 128 + exc.signum
+        print(f"ENDED {outcome.status}", flush=True)
+        return 0
     run = shutdown.start(args.vm, args.duration, abrupt=True)
     print(f"STARTED {run.experiment} {run.execution_id}", flush=True)
     deadline = time.monotonic() + MAX_WAIT_S

@@ -153,8 +153,10 @@ def test_cancel_mid_run_brings_the_vms_back(
 class Harness:
     """tests/chaos/harness.py as a subprocess; its stdout lines are collected by a thread."""
 
-    def __init__(self, emulator: RunningEmulator, journal: Path, vms: list[str]) -> None:
-        cmd = [sys.executable, str(HARNESS), "--arm-url", emulator.info.arm_url]
+    def __init__(
+        self, emulator: RunningEmulator, journal: Path, vms: list[str], *extra: str
+    ) -> None:
+        cmd = [sys.executable, str(HARNESS), "--arm-url", emulator.info.arm_url, *extra]
         cmd += ["--journal", str(journal), *[a for vm in vms for a in ("--vm", vm)]]
         self.process = subprocess.Popen(
             cmd,
@@ -179,8 +181,11 @@ class Harness:
             raise AssertionError(f"harness exited {self.process.returncode}: {err}")
         return next((x.split()[2] for x in self.lines if x.startswith("STARTED")), None)
 
-    def kill(self) -> int:
-        self.process.send_signal(signal.SIGKILL)
+    def said(self, line: str) -> bool:
+        return line in self.lines
+
+    def kill(self, sig: int = signal.SIGKILL) -> int:
+        self.process.send_signal(sig)
         code = self.process.wait(timeout=30)
         self._reader.join(timeout=5)
         return code
@@ -224,6 +229,27 @@ def test_sigkill_mid_experiment_then_rollback(
     assert second.returncode == 0
     assert "nothing to roll back" in second.stdout
     assert mutating_calls_since(emulator.client, mark) == []
+
+
+def test_sigterm_during_run_cancels_the_experiment(
+    emulator: RunningEmulator, settled: FleetTarget, tmp_path: Path
+) -> None:
+    target = settled
+    path = tmp_path / "journal.jsonl"
+    names = [i.name for i in regular(target, 1)]
+    harness = Harness(emulator, path, names, "--run", "--experiment", "terminated")
+    try:
+        wait_for(lambda: harness.said("STATUS Running"), timeout=60, what="the run to be Running")
+        wait_for(lambda: power_states(target, names) == {"stopped"}, timeout=30, what="VM down")
+    finally:
+        code = harness.kill(signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM, harness.lines
+    assert any(line.startswith("CANCELLED") for line in harness.lines)
+    chaos, rg = target.clients.chaos, target.resource_group
+    [execution] = list(chaos.experiments.list_all_executions(rg, "terminated"))
+    assert execution.status == "Cancelled"
+    assert power_states(target, names) == {"running"}
+    assert Journal(path).open_entries() == []
 
 
 @pytest.mark.parametrize("version", ["1.0", "2.0"])

@@ -21,6 +21,8 @@ TOPOLOGY = f"""
 vm_count = {VMS}
 page_size = {PAGE}
 spot_count = 2
+[automatic_repairs]
+enabled = false                        # nothing here needs repairs; keep the fleet still
 """
 LIST_ROUTE = (
     "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
@@ -135,6 +137,7 @@ def test_review_command(world: tuple[RunningEmulator, FleetTarget]) -> None:
         "vm sizes",
         "spot mix",
     }
+    assert findings["automatic repairs"]["status"] == "warn"
     assert findings["load balancer"]["status"] == "pass"
     assert findings["health extension"]["status"] == "pass"
     text = flexchaos("review", "--arm-url", emulator.info.arm_url)

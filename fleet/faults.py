@@ -9,6 +9,7 @@ second rollback does nothing, and a VM replaced or deleted meanwhile is reported
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -153,10 +154,13 @@ class Evict(Fault):
         vm = entry.vm or ""
         policy = entry.revert.get("eviction_policy", "Deallocate")
         state = ops.power_state(vm)
-        if state == "running":
+        pending_s = entry.time + ops.timeout_s - time.time()
+        if state == "running" and pending_s > 0:
             # killed between simulateEviction and the eviction: let the eviction land first
             try:
-                state = ops.wait_power_state(vm, ["deallocated", None], f"{vm}'s eviction")
+                state = ops.wait_power_state(
+                    vm, ["deallocated", None], f"{vm}'s eviction", timeout_s=pending_s
+                )
             except FlexchaosError:
                 return f"{vm} is running and was not evicted; nothing to revert"
         if state is None:

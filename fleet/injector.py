@@ -25,7 +25,7 @@ from fleet.operations import VmOps
 from fleet.plan import Plan, build_plan
 from fleet.rollback import RevertResult, revert_entries
 from fleet.selection import Selection
-from fleet.signals import revert_on_signals
+from fleet.signals import Signals, revert_on_signals
 from fleet.target import FleetTarget
 
 MAX_PARALLEL = 8
@@ -70,16 +70,21 @@ class Injector:
         self.run = run or uuid.uuid4().hex[:12]
         self._open: list[JournalEntry] = []
         self._stack = ExitStack()
+        self._signals: Signals | None = None
         self.reverted: list[RevertResult] = []
 
     def __enter__(self) -> Injector:
         if self.handle_signals:
-            self._stack.enter_context(revert_on_signals())
+            self._signals = self._stack.enter_context(revert_on_signals())
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self.revert()
+            if self._signals is not None:
+                with self._signals.deferred():  # a signal now must not cut a revert short
+                    self.revert()
+            else:
+                self.revert()
         finally:
             self._stack.close()
 

@@ -1,8 +1,9 @@
 """SIGINT/SIGTERM during a fault become an exception, so finally blocks revert the fleet.
 
 The handlers are installed for the duration of a `with` block and the previous handlers are
-restored afterwards. Once one signal has been turned into an exception, further signals are
-noted but ignored, so that the revert they triggered is not itself interrupted.
+restored afterwards. The first signal raises Interrupted (unwinding to the reverts); while the
+reverts run (`Signals.deferred()`), further signals are only noted, so that a revert is never
+cut short, and the noted signal is raised once the reverts are done.
 """
 
 from __future__ import annotations
@@ -25,23 +26,45 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
-@contextmanager
-def revert_on_signals() -> Iterator[None]:
-    """Turn the first SIGINT/SIGTERM into Interrupted; no-op outside the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    fired: list[int] = []
+class Signals:
+    """State of the installed handlers: whether to raise now or note for later."""
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if fired:
+    def __init__(self) -> None:
+        self.fired: int | None = None
+        self._deferring = False
+        self._noted: int | None = None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._deferring or self.fired is not None:
+            self._noted = self._noted or signum
             return
-        fired.append(signum)
+        self.fired = signum
         raise Interrupted(signum)
 
-    previous: dict[int, Any] = {s: signal.signal(s, handler) for s in SIGNALS}
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Note signals instead of raising inside the block; raise the noted one after it."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        noted, self._noted = self._noted, None
+        if noted is not None and self.fired is None:
+            self.fired = noted
+            raise Interrupted(noted)
+
+
+@contextmanager
+def revert_on_signals() -> Iterator[Signals]:
+    """Turn the first SIGINT/SIGTERM into Interrupted; handlers only in the main thread."""
+    state = Signals()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous: dict[int, Any] = {s: signal.signal(s, state.handle) for s in SIGNALS}
     try:
-        yield
+        yield state
     finally:
         for s, h in previous.items():
             signal.signal(s, h)

@@ -61,7 +61,7 @@ class Backend:
 class _Side(asyncio.Protocol):
     """One end of a relayed flow; `peer` is the other end."""
 
-    __slots__ = ("backend", "eof", "lb", "peer", "transport")
+    __slots__ = ("backend", "eof", "lb", "peer", "pending", "transport")
 
     def __init__(self, lb: LoadBalancer, backend: Backend | None = None) -> None:
         self.lb = lb
@@ -69,6 +69,7 @@ class _Side(asyncio.Protocol):
         self.peer: _Side | None = None
         self.transport: asyncio.Transport | None = None
         self.eof = False
+        self.pending: list[bytes] = []  # what arrived before the other end was wired
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -77,6 +78,8 @@ class _Side(asyncio.Protocol):
         peer = self.peer
         if peer is not None and peer.transport is not None:
             peer.transport.write(data)
+        else:
+            self.pending.append(data)
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -117,11 +120,10 @@ class _Side(asyncio.Protocol):
 class _ClientSide(_Side):
     """The frontend end of a flow: picks a backend and connects to it."""
 
-    __slots__ = ("connecting", "pending")
+    __slots__ = ("connecting",)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        self.pending: list[bytes] = []
         self.connecting = False
         backend = self.lb._choose(transport)
         if backend is None:
@@ -168,9 +170,11 @@ class _ClientSide(_Side):
             server.transport.close()
             return
         self.peer, server.peer = server, self
-        if self.pending:
-            server.transport.writelines(self.pending)
-            self.pending = []
+        for side, other in ((self, server), (server, self)):
+            if side.pending:
+                assert other.transport is not None
+                other.transport.writelines(side.pending)
+                side.pending = []
         if self.eof:
             server.transport.write_eof()
         else:

@@ -130,7 +130,7 @@ class Drift:
 
     changes: list[Change] = field(default_factory=list)
     replaced: list[tuple[str, str]] = field(default_factory=list)
-    explained: list[Change] = field(default_factory=list)  # attributed to a replacement
+    explained: list[Change] = field(default_factory=list)  # follow from a VM that came or went
     removed: list[str] = field(default_factory=list)  # unpaired
     added: list[str] = field(default_factory=list)  # unpaired
 
@@ -205,11 +205,14 @@ def drift(before: Mapping[str, Any], after: Mapping[str, Any]) -> Drift:
     added = sorted(set(vms_after) - set(vms_before))
     report.replaced = pair_replacements(vms_before, vms_after, removed, added)
     paired = {n for pair in report.replaced for n in pair}
-    tokens = set(paired)
-    for old, new in report.replaced:
-        tokens |= _addresses(vms_before[old]) | _addresses(vms_after[new])
     report.removed = [n for n in removed if n not in paired]
     report.added = [n for n in added if n not in paired]
+    # differences that name a VM which came or went belong to that fact, already reported
+    tokens = set(removed) | set(added)
+    for name in removed:
+        tokens |= _addresses(vms_before[name])
+    for name in added:
+        tokens |= _addresses(vms_after[name])
     left = {k: v for k, v in before.items() if k not in ("vms", "taken_at")}
     right = {k: v for k, v in after.items() if k not in ("vms", "taken_at")}
     left["vms"] = {n: vms_before[n] for n in vms_before if n in vms_after}

@@ -1,11 +1,13 @@
-"""A broken health extension left in long enough: automatic repairs (Replace) swap the VM.
+"""The platform changes the fleet while a fault is in: the revert reports it and closes the entry.
 
-The revert then finds the VM gone, says so and closes the entry; the drift between the
-snapshots names the replacement ("replaced: old → new") and nothing else differs.
+A broken health extension left in long enough: automatic repairs (Replace) swap the VM; the
+drift between the snapshots names the replacement ("replaced: old → new") and nothing else.
+A Spot VM with eviction policy Delete is gone after its eviction: rollback says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from emulator.launcher import RunningEmulator
@@ -14,7 +16,7 @@ from fleet.injector import Injector
 from fleet.inventory import Inventory
 from fleet.journal import Journal
 from fleet.selection import Selection
-from tests.fleet.support import target_of, wait_settled
+from tests.fleet.support import flexchaos, target_of, wait_settled
 from tests.waiting import wait_for
 
 
@@ -45,3 +47,29 @@ def test_replace_repair_shows_as_one_replacement(emulator: RunningEmulator, tmp_
     assert report.empty, report.text()
     assert f"replaced: {victim.name} → {replacement}" in report.text()
     assert "no other drift" in report.text()
+
+
+def test_rollback_of_an_eviction_that_deleted_the_vm(
+    start_emulator: Callable[..., RunningEmulator], tmp_path: Path
+) -> None:
+    emulator = start_emulator(
+        '[scale_set]\nspot_eviction_policy = "Delete"\n[automatic_repairs]\nenabled = false\n'
+    )
+    target = target_of(emulator)
+    wait_settled(target, 6)
+    before = snapshot(target)
+    spot = next(i for i in Inventory(target).instances() if i.spot)
+    assert spot.eviction_policy == "Delete"
+    path = tmp_path / "journal.jsonl"
+    chaos = Injector(target, Journal(path), handle_signals=False)
+    injection = chaos.inject("evict", Selection(names=(spot.name,)))  # no `with`: left in
+    assert "deleted" in injection.outcomes[spot.name]
+    result = flexchaos("rollback", "--journal", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{spot.name} was deleted by its eviction (policy Delete)" in result.stdout
+    assert Journal(path).open_entries() == []
+    report = drift(before, snapshot(target))
+    assert report.removed == [spot.name] and not report.added and not report.replaced
+    assert [c.line() for c in report.changes] == ["scale_set.sku.capacity: 6 → 5"]
+    assert any(spot.name in c.path for c in report.explained)  # its load-balancer member
+    assert f"removed: {spot.name}" in report.text()

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from fleet.chaos_studio import ChaosRun, ChaosStudioShutdown
 from fleet.evidence import Drift, drift, snapshot
 from fleet.guard import GuardLimits
 from fleet.injector import Injection, Injector
@@ -39,9 +40,10 @@ from reports.verdict import Verdict, broken, judge
 
 CAPACITY_TICK_PLATFORM_S = 5.0  # one inventory listing per tick; Azure's probe interval
 MIN_CAPACITY_TICK_S = 0.1  # wall: never list faster than this
-PROBE_RATE_HZ = 20.0
+PROBE_RATE_HZ = 50.0
 TAIL_S = 1.5  # wall seconds of traffic after recovery, so a disruption can be seen to end
 LOCUST_SLACK_S = 60.0
+CHAOS_STUDIO_FAULT = "chaos-shutdown"  # a VM shutdown run as an Azure Chaos Studio experiment
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class RunOptions:
     work_dir: Path
     journal: Path
     users: int = 8
-    rps_per_user: float = 10.0
+    rps_per_user: float = 25.0
     seed: int | None = None
     dry_run: bool = False
     limits: GuardLimits = field(default_factory=GuardLimits)
@@ -118,6 +120,8 @@ class Experiment:
         self.outcome = Outcome(scenario, work_dir=self.work_dir)
         self._inventory = Inventory(fleet.target)
         self._baseline_count = 0
+        self._chaos: ChaosStudioShutdown | None = None
+        self._chaos_run: ChaosRun | None = None
 
     # -- the lifecycle ---------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -165,7 +169,7 @@ class Experiment:
         if self.options.seed is not None and selection.seed is None:
             selection = replace(selection, seed=self.options.seed)
         plan = build_plan(
-            self.fleet.target, self.scenario.fault, selection, self.scenario.options,
+            self.fleet.target, self.planned_fault, selection, self.planned_options,
             self.options.limits, inventory=self._inventory,
         )  # fmt: skip
         self.outcome.plan = plan
@@ -181,6 +185,12 @@ class Experiment:
         """Print the plan and run only the probes for the baseline window; mutate nothing."""
         assert self.outcome.plan is not None
         self.write(self.outcome.plan.text())
+        if self.chaos_studio:
+            self.write("  through Chaos Studio instead of the calls above:")
+            for call in self._chaos_studio().calls(
+                self.outcome.plan.selected.names, self.scenario.hold_s, self.abrupt
+            ):
+                self.write(f"    {call}")
         with self.observing() as progress:
             progress.set_phase("dry-run")
             self.wait_wall(self.fleet.wall(self.scenario.baseline_s))
@@ -216,6 +226,9 @@ class Experiment:
     def inject(self, injector: Injector) -> None:
         if self.outcome.verdict is not None:  # broken steady state: never inject
             return
+        if self.chaos_studio:
+            self.inject_chaos_studio()
+            return
         self.event("inject", vm=",".join(self._selection.names))
         self.outcome.injection = injector.inject(
             self.scenario.fault, self._selection, **self.scenario.options
@@ -224,6 +237,9 @@ class Experiment:
 
     def hold(self) -> None:
         """Observe for the hold time; abort conditions end it early."""
+        if self._chaos_run is not None:
+            self.hold_chaos_studio()
+            return
         if self.outcome.injection is None:
             return
         deadline = time.monotonic() + self.fleet.wall(self.scenario.hold_s)
@@ -256,6 +272,8 @@ class Experiment:
         return None
 
     def revert(self, injector: Injector) -> None:
+        if self._chaos_run is not None:
+            return  # Chaos Studio ends its own fault; hold_chaos_studio waited for it
         if self.outcome.injection is None:
             return
         self.event("revert")
@@ -264,7 +282,7 @@ class Experiment:
 
     def recover(self) -> None:
         """Wait until healthy capacity is back to baseline, or the recovery limit passes."""
-        if self.outcome.injection is None:
+        if self.outcome.injection is None and self._chaos_run is None:
             return
         deadline = time.monotonic() + self.fleet.wall(self.scenario.recovery_limit_s)
         while time.monotonic() < deadline:
@@ -288,7 +306,9 @@ class Experiment:
         metrics = compute_metrics(
             timeline,
             baseline_instances=self._baseline_count,
-            platform_heals=self.scenario.platform_heals,
+            # Chaos Studio ends its own fault: recovery counts from the injection, as for
+            # faults the platform heals.
+            platform_heals=self.scenario.platform_heals or self.chaos_studio,
         )
         self.outcome.metrics = metrics
         self.outcome.verdict = judge(
@@ -301,6 +321,71 @@ class Experiment:
         self.outcome.evidence_after = after
         if self.outcome.evidence_before is not None:
             self.outcome.drift = drift(self.outcome.evidence_before, after)
+
+    # -- Chaos Studio: the service injects and ends the fault -----------------------------------
+    @property
+    def chaos_studio(self) -> bool:
+        return self.scenario.fault == CHAOS_STUDIO_FAULT
+
+    @property
+    def planned_fault(self) -> str:
+        """A Chaos Studio shutdown is planned and guarded as the stop it performs."""
+        return "stop" if self.chaos_studio else self.scenario.fault
+
+    @property
+    def planned_options(self) -> dict[str, Any]:
+        if self.chaos_studio:
+            return {"skip_shutdown": self.abrupt}
+        return self.scenario.options
+
+    @property
+    def abrupt(self) -> bool:
+        return bool(self.scenario.options.get("abrupt", False))
+
+    def _chaos_studio(self) -> ChaosStudioShutdown:
+        return ChaosStudioShutdown(
+            self.fleet.target, Journal(self.options.journal), self.options.limits,
+            run=self.scenario.name, handle_signals=False,
+        )  # fmt: skip
+
+    def inject_chaos_studio(self) -> None:
+        self._chaos = self._chaos_studio()
+        self.event("inject", vm=",".join(self._selection.names))
+        self._chaos_run = self._chaos.start(
+            list(self._selection.names), self.scenario.hold_s, self.abrupt
+        )
+        self.event(
+            "injected", vm=",".join(self._chaos_run.vms), detail=self._chaos_run.execution_id
+        )
+
+    def hold_chaos_studio(self) -> None:
+        """Watch the execution until it ends; an abort condition cancels it."""
+        assert self._chaos is not None and self._chaos_run is not None
+        deadline = time.monotonic() + self.fleet.wall(self.scenario.hold_s) + 60
+        status = ""
+        try:
+            while time.monotonic() < deadline:
+                status = self._chaos.status(self._chaos_run)
+                if status.lower() not in ("running", "preprocessingqueued", "waitingtostart"):
+                    break
+                reason = self.abort_reason()
+                if reason:
+                    self.outcome.aborted = reason
+                    self.event("abort", detail=reason)
+                    self.write(f"  [{self.scenario.name}] abort: {reason}; cancelling")
+                    break
+                time.sleep(self._capacity.tick_s)
+            self.event("revert", detail=f"Chaos Studio execution {status or 'ended'}")
+            result = (
+                self._chaos.cancel(self._chaos_run)
+                if self.outcome.aborted or time.monotonic() >= deadline
+                else self._chaos.wait(self._chaos_run)
+            )
+        except BaseException:
+            self._chaos.cancel(self._chaos_run)
+            raise
+        self.event("reverted", detail=f"Chaos Studio execution {result.status}")
+        self.write(f"  [{self.scenario.name}] Chaos Studio execution ended: {result.status}")
 
     # -- observation -----------------------------------------------------------------------------
     @contextmanager

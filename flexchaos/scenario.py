@@ -12,7 +12,11 @@ from typing import Any
 from fleet.selection import Selection
 from flexchaos.errors import FlexchaosError
 
-FAULT_ALIASES = {"zone_down": "zone-down", "break_extension": "break-extension"}
+FAULT_ALIASES = {
+    "zone_down": "zone-down",
+    "break_extension": "break-extension",
+    "chaos_shutdown": "chaos-shutdown",
+}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ Run it with `flexchaos`'s load runner, or by hand:
 Knobs (environment variables, read at start):
     FLEXCHAOS_PATHS         request mix, "path=weight,..." (default "/=1")
     FLEXCHAOS_RPS_PER_USER  pacing: requests per second per user; 0 = no wait (default 10)
+    FLEXCHAOS_PACING        "random" (default): a uniform random wait in [0, 2/rps] after each
+                            request, so users stay out of step; "constant": Locust's
+                            constant_throughput (exact rate, but users that stall together
+                            stay in step and arrive in bursts)
     FLEXCHAOS_KEEPALIVE     1 = reuse connections; 0 = a new connection (a new flow through the
                             load balancer) per request (default 0)
     FLEXCHAOS_TIMEOUT_S     connect and network timeout of one request (default 5)
@@ -20,8 +24,9 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 
-from locust import FastHttpUser, constant, constant_throughput, task
+from locust import FastHttpUser, between, constant, constant_throughput, task
 
 import load.request_log  # noqa: F401  (one JSON line per request, one file per process)
 from load.retries import no_transparent_retries
@@ -39,8 +44,20 @@ def request_mix(text: str) -> tuple[list[str], list[float]]:
     return paths, weights
 
 
+def pacing(rps_per_user: float, mode: str) -> Callable[..., float]:
+    """Wait after each request: about `rps_per_user` requests per second per user."""
+    if rps_per_user <= 0:
+        return constant(0)
+    if mode == "constant":
+        return constant_throughput(rps_per_user)
+    if mode == "random":
+        return between(0, 2 / rps_per_user)
+    raise ValueError(f"FLEXCHAOS_PACING={mode!r}: use 'random' or 'constant'")
+
+
 PATHS, WEIGHTS = request_mix(os.environ.get("FLEXCHAOS_PATHS", "/=1"))
 RPS_PER_USER = float(os.environ.get("FLEXCHAOS_RPS_PER_USER", "10"))
+PACING = os.environ.get("FLEXCHAOS_PACING", "random")
 KEEPALIVE = os.environ.get("FLEXCHAOS_KEEPALIVE", "0") == "1"
 TIMEOUT_S = float(os.environ.get("FLEXCHAOS_TIMEOUT_S", "5"))
 
@@ -48,7 +65,7 @@ TIMEOUT_S = float(os.environ.get("FLEXCHAOS_TIMEOUT_S", "5"))
 class WebUser(FastHttpUser):
     """One visitor; the host is the load balancer's frontend (`--host`)."""
 
-    wait_time = constant_throughput(RPS_PER_USER) if RPS_PER_USER > 0 else constant(0)
+    wait_time = pacing(RPS_PER_USER, PACING)
     connection_timeout = TIMEOUT_S
     network_timeout = TIMEOUT_S
     default_headers = None if KEEPALIVE else {"Connection": "close"}

@@ -47,19 +47,27 @@ def render_timeline(
     time_scale: float = 1.0,
     baseline_instances: int | None = None,
     serving_window_s: float = 1.0,
-    bin_s: float = 1.0,
+    bin_s: float | None = None,
     path: str | Path | None = None,
 ) -> bytes:
     """Render the timeline as PNG bytes (and write them to `path` when given).
 
     Frames follow the timeline schemas of docs/internals.md; any of them may be empty or None.
-    `baseline_instances` defaults to the number of instances in the first capacity sample.
+    `baseline_instances` defaults to the number of instances in the first capacity sample;
+    `bin_s` (the requests/s resolution) defaults to about 1/30 of the timeline, 0.1 s to 5 s.
+    Without `phase` events, phases are derived from the first inject and revert events.
     """
     requests = _frame(requests, REQUEST_COLUMNS)
     capacity = _frame(capacity, CAPACITY_COLUMNS)
     events = _frame(events, EVENT_COLUMNS)
-    t0 = _start_time(requests, capacity, events)
-    t_end = _end_time(requests, capacity, events, t0)
+    # the experiment's window is where capacity samples and fault events are; requests outside
+    # it (e.g. left over from another run) are not part of this experiment
+    framing = (capacity, events) if not (capacity.empty and events.empty) else (requests,)
+    t0 = _start_time(*framing)
+    t_end = _end_time(*framing, t0=t0)
+    if not requests.empty and framing[0] is not requests:
+        requests = requests[(requests["start"] >= t0) & (requests["start"] <= t_end)]
+    bin_s = bin_s or _auto_bin(t_end - t0)
 
     figure = _figure(
         requests, capacity, events, t0, t_end,
@@ -165,11 +173,18 @@ def _figure(
             centres, total / bin_s, where="post", color="#2563eb", linewidth=1.5,
             label="requests/s",
         )  # fmt: skip
-        req_ax.fill_between(
-            centres, errors / bin_s, step="post", color="#dc2626", alpha=0.6, label="errors/s"
-        )
         req_ax.set_ylim(0, max(1.0, float((total / bin_s).max()) * 1.15))
-    req_ax.set_ylabel(f"per second ({bin_s:g} s bins)")
+        # errors on their own (red) scale: a short burst stays visible next to heavy traffic
+        err_ax = req_ax.twinx()
+        err_ax.fill_between(centres, errors / bin_s, step="post", color="#dc2626", alpha=0.6)
+        err_ax.set_ylim(0, max(1.0, float((errors / bin_s).max()) * 1.3))
+        err_ax.set_ylabel("errors/s", color="#dc2626")
+        err_ax.tick_params(axis="y", colors="#dc2626")
+        req_ax.plot(
+            [], [], color="#dc2626", linewidth=6, alpha=0.6,
+            label=f"errors/s, right axis ({int(failed.sum())} failed of {len(starts)})",
+        )  # fmt: skip
+    req_ax.set_ylabel(f"requests/s ({bin_s:g} s bins)")
     req_ax.set_xlabel("wall seconds since start")
     req_ax.set_xlim(0, span)
 
@@ -187,13 +202,26 @@ def _figure(
     return figure
 
 
-def _shade_phases(ax: plt.Axes, events: pd.DataFrame, t0: float, t_end: float) -> None:
+def phase_spans(events: pd.DataFrame, t0: float, t_end: float) -> list[tuple[str, float, float]]:
+    """(name, start, end) of each phase: from `phase` events, else from inject and revert."""
     phases = events[events["kind"] == "phase"].sort_values("time")
-    rows = list(phases.itertuples(index=False))
-    for i, row in enumerate(rows):
-        start = float(row.time)
-        end = float(rows[i + 1].time) if i + 1 < len(rows) else t_end
-        name = str(row.detail)
+    marks = [(str(row.detail), float(row.time)) for row in phases.itertuples(index=False)]
+    if not marks:
+        inject = events[events["kind"] == "inject"]["time"]
+        revert = events[events["kind"].isin(["revert", "recovered"])]["time"]
+        if not inject.empty:
+            marks = [("baseline", t0), ("fault", float(inject.min()))]
+            after = revert[revert >= inject.min()]
+            if not after.empty:
+                marks.append(("recovery", float(after.min())))
+    return [
+        (name, start, marks[i + 1][1] if i + 1 < len(marks) else t_end)
+        for i, (name, start) in enumerate(marks)
+    ]
+
+
+def _shade_phases(ax: plt.Axes, events: pd.DataFrame, t0: float, t_end: float) -> None:
+    for name, start, end in phase_spans(events, t0, t_end):
         ax.axvspan(
             start - t0, end - t0, color=PHASE_COLOURS.get(name, "#f3f4f6"), alpha=0.6, zorder=0,
             label=f"phase: {name}",
@@ -220,6 +248,14 @@ def _legend(figure: Figure, axes: Sequence[plt.Axes]) -> None:
         )  # fmt: skip
 
 
+def _auto_bin(span_s: float) -> float:
+    """A requests/s resolution giving at most about 30 bins over the timeline."""
+    for step in (0.1, 0.25, 0.5, 1.0, 2.0, 5.0):
+        if span_s / step <= 30:
+            return step
+    return 5.0
+
+
 def _frame(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
     if frame is None:
         return pd.DataFrame({c: [] for c in columns})
@@ -229,22 +265,16 @@ def _frame(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _start_time(requests: pd.DataFrame, capacity: pd.DataFrame, events: pd.DataFrame) -> float:
-    candidates = [
-        float(frame[col].min())
-        for frame, col in ((requests, "start"), (capacity, "time"), (events, "time"))
-        if not frame.empty
-    ]
+def _start_time(*frames: pd.DataFrame) -> float:
+    candidates = [float(_times(frame).min()) for frame in frames if not frame.empty]
     return min(candidates) if candidates else 0.0
 
 
-def _end_time(
-    requests: pd.DataFrame, capacity: pd.DataFrame, events: pd.DataFrame, t0: float
-) -> float:
-    candidates = [
-        float(frame[col].max())
-        for frame, col in ((requests, "start"), (capacity, "time"), (events, "time"))
-        if not frame.empty
-    ]
+def _end_time(*frames: pd.DataFrame, t0: float) -> float:
+    candidates = [float(_times(frame).max()) for frame in frames if not frame.empty]
     end = max(candidates) if candidates else t0 + 1.0
     return end if math.isfinite(end) and end > t0 else t0 + 1.0
+
+
+def _times(frame: pd.DataFrame) -> pd.Series:
+    return frame["start"] if "start" in frame.columns else frame["time"]

@@ -10,6 +10,7 @@ import pytest
 from reports.chart import (
     REQUEST_COLUMNS,
     healthy_capacity_curve,
+    phase_spans,
     render_timeline,
     serving_capacity_curve,
 )
@@ -66,3 +67,29 @@ def test_serving_capacity_drops_while_the_victim_serves_nothing() -> None:
     before, during = serving_capacity_curve(requests, 6, times, window_s=1.0)
     assert before == 1.0
     assert during == pytest.approx(5 / 6)
+
+
+def test_phases_come_from_phase_events_or_else_from_inject_and_revert() -> None:
+    events = tl.events_frame()
+    t0, t_end = tl.T0, tl.T0 + tl.END
+    spans = [(n, s - t0, e - t0) for n, s, e in phase_spans(events, t0, t_end)]
+    assert spans == [("baseline", 0.0, tl.INJECT), ("fault", tl.INJECT, tl.REVERT),
+                     ("recovery", tl.REVERT, tl.END)]  # fmt: skip
+    without_phases = events[events["kind"] != "phase"]
+    assert [(n, s - t0, e - t0) for n, s, e in phase_spans(without_phases, t0, t_end)] == spans
+    platform_heals = without_phases[~without_phases["kind"].isin(["revert", "reverted"])]
+    assert [n for n, _, _ in phase_spans(platform_heals, t0, t_end)] == [
+        "baseline",
+        "fault",
+        "recovery",
+    ]  # fmt: skip  (recovery starts at `recovered`)
+    assert phase_spans(events.iloc[0:0], t0, t_end) == []
+
+
+def test_requests_outside_the_experiment_window_are_left_out() -> None:
+    requests = tl.requests_frame()
+    stale = requests.assign(start=requests["start"] - 3600.0)  # an hour earlier: another run
+    both = pd.concat([stale, requests], ignore_index=True)
+    png_both = render_timeline(both, tl.capacity_frame(), tl.events_frame(), title="x")
+    png_own = render_timeline(requests, tl.capacity_frame(), tl.events_frame(), title="x")
+    assert png_both == png_own

@@ -11,6 +11,7 @@ balancer's pool and deleted ones leave it. Facts for one VM are applied in order
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections import defaultdict
 from typing import Any
@@ -28,6 +29,7 @@ from emulator.truth import TruthEvent
 
 NOT_PROBED_STATES = ("stopped", "deallocated")  # Azure's LB does not probe these
 READY_TIMEOUT_S = 5.0
+log = logging.getLogger("emulator.dataplane")
 
 
 def free_port(host: str) -> int:
@@ -106,7 +108,12 @@ class DataPlane:
         if event.kind in ("power_state", "vm_created", "vm_deleted", "extension_updated"):
             task = asyncio.get_running_loop().create_task(self._apply(event))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("data plane: reacting to a fact failed", exc_info=task.exception())
 
     async def _apply(self, event: TruthEvent) -> None:
         name = event.vm

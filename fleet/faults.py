@@ -174,7 +174,6 @@ class BreakHealthExtension(Fault):
     name = "break-extension"
     summary = "point the Application Health extension at a failing path; revert restores it"
     options: ClassVar[dict[str, Any]] = {"path": BROKEN_HEALTH_PATH}
-    takes_out = True
 
     def inject_calls(self, rg: str, vm: str, options: dict[str, Any]) -> list[str]:
         return [

@@ -64,6 +64,12 @@ def generate_report(
             f"no Allure results in {results}; run the game day with --alluredir {results} first"
         )
     _check_output(output, results)
+    for kept, option in ((history, "--history"), (trend, "--trend")):
+        if output in kept.resolve().parents:
+            raise FlexchaosError(
+                f"{option} {kept} is inside --output {output}, which is emptied on each report; "
+                "keep it elsewhere"
+            )
     node = _node()
     _ensure_allure(node)
 

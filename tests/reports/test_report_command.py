@@ -59,6 +59,10 @@ def test_missing_results_and_unsafe_output_are_refused(
     assert (precious / "notes.txt").read_text() == "keep me"
     assert main(["report", "--results", str(results), "--output", str(results / "r")]) == 2
     assert "overlaps --results" in capsys.readouterr().err
+    out = tmp_path / "allure-report"
+    args = ["report", "--results", str(results), "--output", str(out)]
+    assert main([*args, "--history", str(out / "history.jsonl")]) == 2
+    assert "--history" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(

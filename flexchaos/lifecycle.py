@@ -11,6 +11,7 @@ and reverted in finally blocks and on SIGINT/SIGTERM (fleet.injector.Injector).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
@@ -125,6 +126,8 @@ class Experiment:
 
     # -- the lifecycle ---------------------------------------------------------------------------
     def run(self) -> Outcome:
+        # A fresh folder: request logs of an earlier run must never join this run's timeline.
+        shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with self.step("Preflight: scale set, plan, guard, evidence (read-only)"):
             self.preflight()

@@ -137,12 +137,7 @@ class LoadRun:
 
     # -- commands -----------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            **self.plan.env,
-            LOG_DIR_ENV: str(self.request_log_dir),
-            "PYTHONUNBUFFERED": "1",
-        }
+        return {**os.environ, **self.worker_environment(), "PYTHONUNBUFFERED": "1"}
 
     def master_command(self) -> list[str]:
         plan = self.plan
@@ -169,6 +164,16 @@ class LoadRun:
                 "--expect-workers-max-wait", str(WORKER_CONNECT_WAIT_S),
             ]  # fmt: skip
         return cmd
+
+    @property
+    def master_address(self) -> tuple[str, int]:
+        """Where external workers connect (distributed mode)."""
+        return self.plan.master_bind_host, self.master_port
+
+    def worker_environment(self) -> dict[str, str]:
+        """The variables a worker needs: the plan's knobs and where its request log goes
+        (on another machine, point FLEXCHAOS_REQUEST_LOG_DIR at a folder you copy back)."""
+        return {**self.plan.env, LOG_DIR_ENV: str(self.request_log_dir)}
 
     def worker_command(self, master_host: str | None = None) -> list[str]:
         """The command a worker runs; external workers run it elsewhere (same locustfile)."""

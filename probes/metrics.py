@@ -25,6 +25,7 @@ from probes.timeline import PHASES, Timeline
 DEFAULT_QUIET_WINDOW_S = 1.0
 DEFAULT_SERVING_WINDOW_S = 1.0
 PERCENTILES = (50, 95, 99)
+QUIET_WINDOW_MARGIN = 5  # a quiet window should hold several requests to any one instance
 
 
 @dataclass(frozen=True)
@@ -323,13 +324,20 @@ def compute_metrics(
     )
     tick = _median_step(timeline.capacity["time"]) if not timeline.capacity.empty else None
     capacity_res = Resolution("capacity probe tick", tick, f"{healthy.shape[0]} ticks")
+    failover_note = (
+        f"failures grouped with a {quiet_window_s:g} s quiet window; "
+        "the step is the median gap between requests"
+    )
+    if request_gap and baseline:
+        per_instance_gap = request_gap * baseline  # new flows to one instance, on average
+        if quiet_window_s < QUIET_WINDOW_MARGIN * per_instance_gap:
+            failover_note += (
+                f"; WARNING: the quiet window is under {QUIET_WINDOW_MARGIN}x the mean gap "
+                f"between requests to one instance ({per_instance_gap * 1000:.0f} ms), so one "
+                "disruption may be split and the failover time under-measured"
+            )
     resolutions = {
-        "failover_time_s": Resolution(
-            "per request",
-            request_gap,
-            f"failures grouped with a {quiet_window_s:g} s quiet window; "
-            "the step is the median gap between requests",
-        ),
+        "failover_time_s": Resolution("per request", request_gap, failover_note),
         "error_rate": per_request,
         "latency": per_request,
         "min_healthy_capacity": capacity_res,

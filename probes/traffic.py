@@ -3,15 +3,20 @@
 Default: a fresh TCP connection per request. Each request is then a new flow that the load
 balancer routes with its current view of the backends, so the probe sees a dead backend exactly
 as long as the load balancer still sends new flows to it — the failover the experiment is about.
-With keep-alive (fresh_connection=False) the probe sticks to one backend: if that backend
+Requests run on a small thread pool so the schedule holds while some hang (a black-holed
+connect on Azure waits for the timeout): up to ceil(rate × timeout) + 1 in flight; a tick with
+no free slot is skipped and counted. With keep-alive (fresh_connection=False) the probe is one
+client with one connection, one request at a time, and sticks to one backend: if that backend
 survives, it sees no failure at all; if it dies, it sees the reset and then wherever its next
 connection lands. Keep-alive measures one client's luck, not the load balancer.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -26,6 +31,7 @@ DEFAULT_RATE_HZ = 20.0
 DEFAULT_TIMEOUT_S = 2.0
 DEFAULT_MAX_DURATION_S = 3600.0
 MAX_RATE_HZ = 1000.0
+MAX_IN_FLIGHT = 64
 
 
 class TrafficProbe:
@@ -51,9 +57,26 @@ class TrafficProbe:
         self._client = httpx.Client(timeout=timeout_s, limits=limits, headers=headers)
         self._rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        in_flight = min(MAX_IN_FLIGHT, math.ceil(rate_hz * timeout_s) + 1)
+        self.max_in_flight = in_flight if fresh_connection else 1
+        self.skipped = 0  # ticks with every slot busy
+        self._slots = threading.BoundedSemaphore(self.max_in_flight)
+        self._pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="traffic-probe")
         self._loop = TickLoop(
-            self.request_once, 1.0 / rate_hz, max_duration_s, "traffic-probe", max_requests
+            self._dispatch, 1.0 / rate_hz, max_duration_s, "traffic-probe", max_requests
         )
+
+    def _dispatch(self) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.skipped += 1
+            return
+        self._pool.submit(self._request_and_release)
+
+    def _request_and_release(self) -> None:
+        try:
+            self.request_once()
+        finally:
+            self._slots.release()
 
     def request_once(self) -> dict[str, Any]:
         start = time.time()
@@ -87,7 +110,9 @@ class TrafficProbe:
         return self
 
     def stop(self) -> pd.DataFrame:
+        """Stop ticking, let requests in flight finish (each is bounded by the timeout)."""
         self._loop.stop()
+        self._pool.shutdown(wait=True)
         self._client.close()
         return self.frame()
 

@@ -4,6 +4,8 @@ balancer; their logs merge into one timeline whose request count equals Locust's
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -32,3 +34,31 @@ def test_two_local_workers_merge_into_locusts_total(
     lb = httpx.get(f"{emulator.info.arm_url}/_emulator/lb", timeout=10).json()
     assert int((~merged["ok"]).sum()) == lb["failed_relays"] == 0
     assert merged["served_by"].nunique() == len(lb["backends"])  # spread over every VM
+
+
+def test_an_external_worker_joins_the_master(emulator: RunningEmulator, tmp_path: Path) -> None:
+    """One local worker plus one started from the outside with worker_command(), as on another
+    machine; its log lands in the run's requests/ folder (a shared folder here)."""
+    lb_url = emulator.info.lb_url
+    assert lb_url
+    plan = LoadPlan(host=lb_url, users=2, spawn_rate=2, run_time_s=3, workers=1, external_workers=1)
+    run = LoadRun(plan, tmp_path)
+    with run:
+        host, port = run.master_address
+        assert host == "127.0.0.1" and port > 0
+        external = subprocess.Popen(
+            run.worker_command(),
+            env={**os.environ, **run.worker_environment()},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            run.wait_for_first_requests(timeout=60)
+            result = run.wait()
+        finally:
+            if external.poll() is None:
+                external.terminate()
+            external.wait(timeout=15)
+    assert result.normal_exit
+    assert len(list(result.request_log_dir.glob("*.jsonl"))) == 2
+    assert len(load_requests(result.request_log_dir)) == result.total_requests

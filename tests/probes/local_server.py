@@ -12,7 +12,8 @@ from types import TracebackType
 
 
 class LocalServer:
-    """`mode`: "ok" (200), "error" (500) or "drop" (close without an answer)."""
+    """`mode`: "ok" (200), "error" (500), "drop" (close without an answer) or "hang" (answer
+    200 once `release` is set)."""
 
     def __init__(self, name: str = "local-0", mode: str = "ok") -> None:
         self.name = name
@@ -20,6 +21,7 @@ class LocalServer:
         self.connections = 0
         self.requests = 0
         self._lock = threading.Lock()
+        self.release = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,6 +36,8 @@ class LocalServer:
             def do_GET(self) -> None:
                 with server._lock:
                     server.requests += 1
+                if server.mode == "hang":
+                    server.release.wait(10)
                 if server.mode == "drop":
                     self.close_connection = True
                     return
@@ -55,6 +59,7 @@ class LocalServer:
         self._thread.start()
 
     def stop(self) -> None:
+        self.release.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(5)

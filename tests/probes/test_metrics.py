@@ -195,6 +195,18 @@ def test_no_injection_means_no_failover_figure() -> None:
     assert m.as_measurements()["error_rate_baseline"] == 0.0
 
 
+def test_sparse_traffic_is_flagged_in_the_failover_resolution() -> None:
+    dense = compute_metrics(ordinary()).resolutions["failover_time_s"]
+    assert "WARNING" not in dense.note and dense.step_s == pytest.approx(0.01)
+    sparse = Timeline.build(
+        requests=c.requests(30.0, every=0.5, failing=[(10.0, 11.0)]),
+        capacity=c.capacity(30.0),
+        events=c.events((INJECT, "inject")),
+    )
+    note = compute_metrics(sparse).resolutions["failover_time_s"].note
+    assert "WARNING" in note and "3000 ms" in note
+
+
 def test_empty_timeline_measures_nothing() -> None:
     measured = compute_metrics(Timeline.build()).as_measurements()
     assert all(v is None for v in measured.values())

@@ -75,6 +75,17 @@ def test_traffic_probe_uses_a_fresh_connection_per_request() -> None:
         assert server.connections == 21 and server.requests == 25
 
 
+def test_traffic_probe_keeps_its_schedule_while_requests_hang() -> None:
+    with LocalServer("slow", mode="hang") as server:
+        probe = TrafficProbe(server.url, rate_hz=50, timeout_s=5, max_duration_s=30).start()
+        wait_for(lambda: server.requests >= 5, timeout=10, what="5 requests in flight at once")
+        assert probe.frame().empty  # none has answered: they run side by side
+        server.release.set()
+        wait_for(lambda: len(probe.frame()) >= 5, timeout=10, what="the answers")
+        frame = probe.stop()
+    assert frame["ok"].all() and set(frame["served_by"]) == {"slow"}
+
+
 def test_traffic_probe_records_failures_with_their_reason() -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

@@ -165,34 +165,52 @@ def serving_capacity_curve(
 ) -> pd.DataFrame:
     """Distinct instances answering successfully in the trailing window, from traffic alone.
 
-    Evaluated every window/4 from one full window after the first request; a window in which no
-    request was made at all is no evidence and is skipped (not counted as zero)."""
+    Evaluated every window/4, only for windows inside a stretch of continuous traffic (no gap
+    over half a window): a window without requests is no evidence, and is skipped rather than
+    counted as zero."""
     requests = timeline.requests
     empty = pd.DataFrame({"time": [], "serving": [], "capacity": []})
     if requests.empty:
         return empty
     starts = requests["start"].to_numpy(dtype=float)
     ok = requests["ok"].to_numpy(dtype=bool)
-    served = requests["served_by"].astype("object").to_numpy()
+    served = requests["served_by"].fillna("").to_numpy(dtype=str)
     first, last = float(starts.min()), float(starts.max())
     if denominator is None:
         base_end = min(timeline.injections(), default=math.inf)
-        in_base = ok & (starts < base_end) & pd.notna(served)
-        denominator = len({s for s in served[in_base]}) or None
+        denominator = len(set(served[ok & (starts < base_end) & (served != "")])) or None
     if denominator is None:
         return empty
-    rows = []
     step = window_s / 4
-    t = first + window_s
-    while t <= last + step / 2:
-        inside = (starts > t - window_s) & (starts <= t)
-        if inside.any():
-            names = {s for s in served[inside & ok] if isinstance(s, str)}
-            rows.append((t, len(names), len(names) / denominator))
-        t += step
-    if not rows:
+    grid = (
+        first
+        + window_s
+        + step * np.arange(max(0, math.floor((last - first - window_s) / step + 0.5)) + 1)
+    )
+    if grid.size == 0 or grid[0] > last + step / 2:
         return empty
-    return pd.DataFrame(rows, columns=["time", "serving", "capacity"])
+
+    def in_window(times: np.ndarray) -> np.ndarray:
+        """How many of the sorted `times` fall in (t - window, t] for each grid time t."""
+        return np.searchsorted(times, grid, side="right") - np.searchsorted(
+            times, grid - window_s, side="right"
+        )
+
+    # Traffic observed continuously: runs of requests with gaps under half a window. A window
+    # counts only if it lies inside one run (after a gap, wait a full window again).
+    ordered = np.sort(starts)
+    breaks = np.flatnonzero(np.diff(ordered) > window_s / 2)
+    run_starts = np.concatenate(([ordered[0]], ordered[breaks + 1]))
+    run_ends = np.concatenate((ordered[breaks], [ordered[-1]]))
+    run = np.searchsorted(run_starts, grid, side="right") - 1
+    seen = (run >= 0) & (grid - window_s >= run_starts[run] - 1e-9)
+    seen &= grid <= run_ends[run] + step / 2
+    serving = np.zeros(grid.size, dtype=int)
+    good = ok & (served != "")
+    for name in set(served[good]):
+        serving += in_window(np.sort(starts[good & (served == name)])) > 0
+    curve = pd.DataFrame({"time": grid, "serving": serving, "capacity": serving / denominator})
+    return curve[seen].reset_index(drop=True)
 
 
 # -- failover --------------------------------------------------------------------------------

@@ -195,6 +195,19 @@ def test_no_injection_means_no_failover_figure() -> None:
     assert m.as_measurements()["error_rate_baseline"] == 0.0
 
 
+def test_serving_capacity_from_traffic_alone_skips_windows_without_requests() -> None:
+    rows = c.requests(10.0) + c.requests(30.0, since=20.0, absent={"vm-2": (22.0, 25.0)})
+    m = compute_metrics(Timeline.build(requests=rows, events=c.events((21.0, "inject"))))
+    curve = m.serving_capacity
+    assert m.baseline_instances is None  # no capacity samples: denominator from baseline traffic
+    assert m.min_serving_capacity == pytest.approx(5 / 6)
+    gap = curve[(curve["time"] > c.T0 + 11.0) & (curve["time"] <= c.T0 + 20.0)]
+    assert gap.empty  # no request at all in those windows: no evidence, not zero capacity
+    low = curve[curve["capacity"] < 1]
+    assert low["time"].min() >= c.T0 + 23.0 and low["time"].max() <= c.T0 + 25.0
+    assert m.resolutions["min_serving_capacity"].step_s == 1.0
+
+
 def test_sparse_traffic_is_flagged_in_the_failover_resolution() -> None:
     dense = compute_metrics(ordinary()).resolutions["failover_time_s"]
     assert "WARNING" not in dense.note and dense.step_s == pytest.approx(0.01)

@@ -11,9 +11,10 @@ Semantics are Azure Standard Load Balancer's (azure-semantics.md §4):
 
 The relay is two `asyncio.Protocol`s wired to each other: `data_received` writes straight into
 the other side's transport, write-buffer high/low water marks pause/resume reading on the other
-side (back-pressure), and EOF is passed on with `write_eof` (half-close). On uvloop this measured
-0.86x HAProxy's keep-alive rate and 0.73x its connection rate on this machine (see
-bench/results/load_balancer.md); asyncio streams cost 1.1-1.7x the CPU per request.
+side (back-pressure), and EOF is passed on with `write_eof` (half-close). On uvloop this design
+came closest to HAProxy in a prior measurement on this machine (asyncio streams cost 1.1-1.7x the
+CPU per request, threads gained nothing); bench/bench_load_balancer.py measures this
+implementation against HAProxy (bench/results/load_balancer.md).
 """
 
 from __future__ import annotations

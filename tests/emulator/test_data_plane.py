@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 
 from emulator.launcher import RunningEmulator
 from fleet.clients import Clients
@@ -166,6 +167,8 @@ def test_load_balancer_resource_shows_frontend_pool_probe_and_rule(
     assert {b["address"] for b in _lb_state(emulator)["backends"]} == {
         m.ip_address for m in members
     }
+    with pytest.raises(ResourceNotFoundError):
+        clients.network.load_balancers.get(info.resource_group, "no-such-lb")
 
 
 def test_power_off_fails_new_flows_only_until_the_probe_marks_the_vm_down(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -96,6 +97,7 @@ class HealthExtensionProber:
         settings: ExtensionSettings,
         clock: Clock,
         report: Callable[[str, HealthState], None],
+        min_wall_interval: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.vm = vm
         self.host = host
@@ -103,6 +105,7 @@ class HealthExtensionProber:
         self.state: HealthState | None = None
         self.probes = 0
         self._clock = clock
+        self._min_wall_interval = min_wall_interval
         self._report = report
         self._task: asyncio.Task[None] | None = None
 
@@ -120,10 +123,12 @@ class HealthExtensionProber:
                 self.state = initial  # type: ignore[assignment]
             else:
                 self._set("Initializing")
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            # a known state (the initial fleet): start at a random phase, not all at once
+            delay = self._wall_interval() * random.random() if self.state != "Initializing" else 0
+            self._task = asyncio.get_running_loop().create_task(self._run(delay))
 
     async def stop(self) -> None:
-        """The VM left running: stop probing; the last reported state stays."""
+        """The VM left running: stop probing (the prober keeps its last state)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -138,7 +143,11 @@ class HealthExtensionProber:
         if was_running:
             self.start()
 
-    async def _run(self) -> None:
+    def _wall_interval(self) -> float:
+        return max(self._clock.wall(self.settings.interval_in_seconds), self._min_wall_interval())
+
+    async def _run(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         last: bool | None = None
         streak = 0
         while True:
@@ -148,7 +157,7 @@ class HealthExtensionProber:
             last = ok
             if streak >= self.settings.number_of_probes:
                 self._set("Healthy" if ok else "Unhealthy")
-            await self._clock.sleep(self.settings.interval_in_seconds)
+            await asyncio.sleep(self._wall_interval())
 
     def _set(self, state: HealthState) -> None:
         if state != self.state:

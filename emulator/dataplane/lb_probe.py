@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -21,6 +22,7 @@ from emulator.dataplane.http_check import http_status, tcp_connects
 
 ProbeProtocol = Literal["Http", "Https", "Tcp"]
 PROBE_TIMEOUT_PLATFORM_S = 30.0
+MAX_PROBES_PER_S = 400  # per kind (LB, extension): see pacing in docs/emulator-data-plane.md
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class BackendProbe:
         on_change: Callable[[bool], None],
         *,
         up: bool = False,
+        min_wall_interval: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.host = host
         self.settings = settings
@@ -78,6 +81,7 @@ class BackendProbe:
         self.up = up
         self.probes = 0
         self._clock = clock
+        self._min_wall_interval = min_wall_interval
         self._on_change = on_change
         self._failures = 0
         self._task: asyncio.Task[None] | None = None
@@ -94,9 +98,17 @@ class BackendProbe:
                 await task
 
     async def _run(self) -> None:
+        """A backend that is down probes at once (it gets no traffic until then); one already
+        up (the initial fleet) first waits a random part of the interval, so that a pool's
+        probes do not all fire together. Then every interval."""
+        if self.up:
+            await asyncio.sleep(self._wall_interval() * random.random())
         while True:
             await self.tick()
-            await self._clock.sleep(self.settings.interval_in_seconds)
+            await asyncio.sleep(self._wall_interval())
+
+    def _wall_interval(self) -> float:
+        return max(self._clock.wall(self.settings.interval_in_seconds), self._min_wall_interval())
 
     async def tick(self) -> None:
         """One probe interval: probe (unless the VM is not running) and apply the thresholds."""

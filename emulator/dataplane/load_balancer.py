@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from emulator.clock import Clock
-from emulator.dataplane.lb_probe import BackendProbe, ProbeSettings
+from emulator.dataplane.lb_probe import MAX_PROBES_PER_S, BackendProbe, ProbeSettings
 from emulator.dataplane.vm_app import reset_transport
 from emulator.truth import Truth
 
@@ -204,7 +204,7 @@ class LoadBalancer:
         self.relays = 0
         self.failed_relays = 0
         self._backends: dict[str, Backend] = {}
-        self._up: list[Backend] = []
+        self._up: list[Backend] | None = []
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -243,16 +243,22 @@ class LoadBalancer:
     def backend(self, vm: str) -> Backend | None:
         return self._backends.get(vm)
 
-    def add_backend(self, vm: str, host: str, port: int) -> Backend:
-        """Add a pool member (down until its first successful probe; up at once without probe)."""
+    def add_backend(self, vm: str, host: str, port: int, up: bool = False) -> Backend:
+        """Add a pool member: down until its first successful probe, unless `up` (a member
+        that was already in rotation, like the emulator's initial fleet) or there is no probe."""
         existing = self._backends.get(vm)
         if existing is not None:
             return existing
-        backend = Backend(vm=vm, host=host, port=port, up=self.probe_settings is None)
+        backend = Backend(vm=vm, host=host, port=port, up=up or self.probe_settings is None)
         if self.probe_settings is not None:
             settings = self.probe_settings
             backend.probe = BackendProbe(
-                host, settings, self.clock, lambda up: self._mark(backend, up)
+                host,
+                settings,
+                self.clock,
+                lambda up: self._mark(backend, up),
+                up=backend.up,
+                min_wall_interval=self._probe_pace,
             )
             if self._server is not None:
                 backend.probe.start()
@@ -269,6 +275,11 @@ class LoadBalancer:
             await backend.probe.stop()
         self._refresh()
 
+    def _probe_pace(self) -> float:
+        """The shortest wall interval between two probes of one backend, so that the whole
+        pool is probed at most MAX_PROBES_PER_S times a second."""
+        return len(self._backends) / MAX_PROBES_PER_S
+
     def set_probed(self, vm: str, probed: bool) -> None:
         """Whether the VM is probed at all (stopped and deallocated VMs are not)."""
         backend = self._backends.get(vm)
@@ -282,11 +293,13 @@ class LoadBalancer:
             self.truth.record("probe_up" if up else "probe_down", backend.vm, address=backend.host)
 
     def _refresh(self) -> None:
-        self._up = sorted((b for b in self._backends.values() if b.up), key=lambda b: b.vm)
+        self._up = None  # rebuilt on the next new flow: marks come in bursts, flows in floods
 
     # --- flows -----------------------------------------------------------------------------------
     def _choose(self, transport: asyncio.Transport) -> Backend | None:
         up = self._up
+        if up is None:
+            up = self._up = sorted((b for b in self._backends.values() if b.up), key=lambda b: b.vm)
         if not up:
             return None
         src = transport.get_extra_info("peername")

@@ -21,7 +21,7 @@ from emulator.dataplane.health_extension import (
     HealthExtensionProber,
     HealthState,
 )
-from emulator.dataplane.lb_probe import ProbeSettings
+from emulator.dataplane.lb_probe import MAX_PROBES_PER_S, ProbeSettings
 from emulator.dataplane.load_balancer import LoadBalancer
 from emulator.dataplane.vm_app import VmApp
 from emulator.models import VirtualMachine, World
@@ -74,8 +74,8 @@ class DataPlane:
             probe_threshold=spec.probe_threshold,
         )
         self.lb = LoadBalancer(probe, self.clock, self.truth, port=getattr(world, "lb_port", 0))
-        for vm in world.vms():
-            self.lb.add_backend(vm.name, vm.address, self.app_port)
+        for vm in world.vms():  # the initial fleet has been in rotation: its members start up
+            self.lb.add_backend(vm.name, vm.address, self.app_port, vm.power_state == "running")
             self.lb.set_probed(vm.name, vm.power_state not in NOT_PROBED_STATES)
             if vm.power_state == "running":
                 await self._app_up(vm, initial_health=vm.health_state)
@@ -151,7 +151,9 @@ class DataPlane:
             self.truth.record("app_up", vm.name, address=vm.address)
         settings = self._extension_settings(vm)
         if settings is not None:
-            prober = HealthExtensionProber(vm.name, vm.address, settings, self.clock, self._report)
+            prober = HealthExtensionProber(
+                vm.name, vm.address, settings, self.clock, self._report, self._probe_pace
+            )
             old = self.probers.get(vm.name)
             if old is not None:
                 await old.stop()
@@ -189,7 +191,9 @@ class DataPlane:
             if settings != prober.settings:  # another extension changed: the handler goes on
                 await prober.reload(settings)
         elif vm.power_state == "running":
-            prober = HealthExtensionProber(name, vm.address, settings, self.clock, self._report)
+            prober = HealthExtensionProber(
+                name, vm.address, settings, self.clock, self._report, self._probe_pace
+            )
             self.probers[name] = prober
             prober.start()
 
@@ -198,6 +202,10 @@ class DataPlane:
         if extension is None:
             return None
         return ExtensionSettings.from_arm(extension.settings, self.app_port)
+
+    def _probe_pace(self) -> float:
+        """Extensions together probe at most MAX_PROBES_PER_S times a second."""
+        return len(self.probers) / MAX_PROBES_PER_S
 
     def _report(self, vm: str, state: HealthState) -> None:
         if self.world.vm(vm) is not None:

@@ -134,7 +134,7 @@ class _ClientSide(_Side):
         backend.relays += 1
         self.lb.relays += 1
         self.connecting = True
-        self.lb._spawn(self._connect(backend))
+        self._connect(backend)
 
     def data_received(self, data: bytes) -> None:
         peer = self.peer
@@ -151,20 +151,29 @@ class _ClientSide(_Side):
             return True  # passed on once the backend connection exists
         return super().eof_received()
 
-    async def _connect(self, backend: Backend) -> None:
+    def _connect(self, backend: Backend) -> None:
+        """Connect to the backend: a task for the loop's connect, a timer for its timeout, and
+        a callback when it is done (no coroutine of ours: this runs once per flow)."""
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.lb.connect_timeout):
-                _, server = await loop.create_connection(
-                    lambda: _Side(self.lb, backend), backend.host, backend.port
-                )
-        except (OSError, TimeoutError):
-            self.connecting = False
+        task = loop.create_task(
+            loop.create_connection(lambda: _Side(self.lb, backend), backend.host, backend.port)
+        )
+        self.lb._connects.add(task)  # a strong reference while it runs, and for stop()
+        timer = loop.call_later(self.lb.connect_timeout, task.cancel)
+        task.add_done_callback(lambda done: self._connected(done, backend, timer))
+
+    def _connected(
+        self, done: asyncio.Task[Any], backend: Backend, timer: asyncio.TimerHandle
+    ) -> None:
+        timer.cancel()
+        self.lb._connects.discard(done)
+        self.connecting = False
+        if done.cancelled() or done.exception() is not None:
             self.lb._count_failure(backend)
             if self.transport is not None and not self.transport.is_closing():
                 reset_transport(self.transport)
             return
-        self.connecting = False
+        server = done.result()[1]
         assert isinstance(server, _Side) and server.transport is not None
         client_transport = self.transport
         if client_transport is None or client_transport.is_closing():
@@ -206,7 +215,7 @@ class LoadBalancer:
         self._backends: dict[str, Backend] = {}
         self._up: list[Backend] | None = []
         self._server: asyncio.AbstractServer | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._connects: set[asyncio.Task[Any]] = set()
 
     # --- frontend --------------------------------------------------------------------------------
     @property
@@ -232,7 +241,7 @@ class LoadBalancer:
         for backend in list(self._backends.values()):
             if backend.probe is not None:
                 await backend.probe.stop()
-        for task in list(self._tasks):
+        for task in list(self._connects):
             task.cancel()
 
     # --- pool ------------------------------------------------------------------------------------
@@ -310,11 +319,6 @@ class LoadBalancer:
         self.failed_relays += 1
         if backend is not None:
             backend.failed_relays += 1
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def snapshot(self) -> dict[str, Any]:
         """GET /_emulator/lb: totals and per-backend state and counters."""

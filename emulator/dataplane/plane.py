@@ -26,6 +26,7 @@ from emulator.dataplane.load_balancer import LoadBalancer
 from emulator.dataplane.vm_app import VmApp
 from emulator.models import VirtualMachine, World
 from emulator.truth import TruthEvent
+from flexchaos.errors import FlexchaosError
 
 NOT_PROBED_STATES = ("stopped", "deallocated")  # Azure's LB does not probe these
 READY_TIMEOUT_S = 5.0
@@ -61,7 +62,8 @@ class DataPlane:
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> dict[str, Any]:
         """Serve every running VM, start the load balancer; returns {"lb_url": ...} once the
-        first probe round has put the running VMs in rotation (bounded wait)."""
+        running VMs are in rotation (at once for the initial fleet; bounded wait).
+        A port that cannot be bound raises FlexchaosError naming it and what to do."""
         world = self.world
         if not world.app_port:
             world.app_port = free_port(world.address_base)
@@ -78,9 +80,21 @@ class DataPlane:
             self.lb.add_backend(vm.name, vm.address, self.app_port, vm.power_state == "running")
             self.lb.set_probed(vm.name, vm.power_state not in NOT_PROBED_STATES)
             if vm.power_state == "running":
-                await self._app_up(vm, initial_health=vm.health_state)
+                try:
+                    await self._app_up(vm, initial_health=vm.health_state)
+                except OSError as exc:
+                    raise FlexchaosError(
+                        f"cannot serve VM {vm.name}'s app on {vm.address}:{self.app_port} "
+                        f"({exc.strerror}); set [app] port = 0 in the topology or free that port"
+                    ) from None
         self.truth.subscribe(self._on_fact)
-        await self.lb.start()
+        try:
+            await self.lb.start()
+        except OSError as exc:
+            raise FlexchaosError(
+                f"cannot listen on 127.0.0.1:{self.lb.port} for the load balancer "
+                f"({exc.strerror}); choose another --lb-port, or 0 for a free one"
+            ) from None
         deadline = asyncio.get_running_loop().time() + READY_TIMEOUT_S
         running = {vm.name for vm in world.vms() if vm.power_state == "running"}
         while asyncio.get_running_loop().time() < deadline and not all(

@@ -4,6 +4,9 @@ and real HTTP traffic through the load balancer's frontend (lb_url), checked aga
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -335,3 +338,20 @@ def test_broken_health_extension_gets_the_vm_replaced_after_the_grace_period(
         assert members == (original - {victim}) | {replacement}
     finally:
         traffic.close()
+
+
+def test_a_busy_lb_port_is_one_readable_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "flexchaos", "emulator", "--lb-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert f"127.0.0.1:{port} for the load balancer" in lines[0] and "--lb-port" in lines[0]

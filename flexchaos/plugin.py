@@ -270,11 +270,18 @@ def _scenario_text(scenario: Scenario, fleet: Fleet) -> str:
     where = fleet.target.describe()
     heal = "the platform heals it (no revert)" if scenario.platform_heals else "reverted"
     return (
-        f"{scenario.fault} on {scenario.selection.describe() or 'the selected VMs'} of {where}; "
+        f"{scenario.fault} on {_selection_text(scenario)} of {where}; "
         f"baseline {scenario.baseline_s:g} s, hold {scenario.hold_s:g} s, {heal}, recovery "
         f"limit {scenario.recovery_limit_s:g} s (platform seconds; time scale "
         f"{fleet.time_scale:g})."
     )
+
+
+def _selection_text(scenario: Scenario) -> str:
+    """The selection without its seed (the seed is a parameter of its own)."""
+    parts = [p for p in scenario.selection.describe().split(", ") if not p.startswith("seed=")]
+    option_text = ", ".join(f"{k}={v}" for k, v in scenario.options.items())
+    return ", ".join(parts + ([option_text] if option_text else [])) or "all VMs"
 
 
 def _attach_outcome(outcome: Outcome, fleet: Fleet) -> None:

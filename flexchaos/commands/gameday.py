@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     verdicts_file.unlink(missing_ok=True)
     cmd = [
         sys.executable, "-m", "pytest", *args.experiments.split(),
-        "-p", "no:cacheprovider", "-o", "console_output_style=classic",
+        "-p", "no:cacheprovider", "-o", "console_output_style=classic", "-rfEs",
         f"--alluredir={args.results}", "--clean-alluredir",
         f"--junitxml={args.work_dir / 'junit.xml'}", f"--work-dir={args.work_dir}",
         *extra,

@@ -1,0 +1,98 @@
+"""`flexchaos gameday` end to end against an emulator: verdicts, exit codes, dry run, bad input.
+
+Each test runs the real command (pytest, Locust, the SDK) as a subprocess attached to this
+module's emulator, and reads the emulator's request log to see what was (not) changed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulator.launcher import RunningEmulator
+
+REPO = Path(__file__).resolve().parents[2]
+MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def mutating_calls(emulator: RunningEmulator) -> int:
+    log = emulator.client.requests()["log"]
+    return sum(
+        1 for r in log if r["method"] in MUTATING and r["path"].startswith("/subscriptions")
+    )
+
+
+def gameday(
+    emulator: RunningEmulator, tmp_path: Path, *extra: str, experiment: str = "test_stop_vm"
+) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable, "-m", "flexchaos", "gameday", "--no-report",
+        "--experiments", str(REPO / "experiments" / f"{experiment}.py"),
+        "--results", str(tmp_path / "allure-results"), "--work-dir", str(tmp_path / "out"),
+        "--", "--arm-url", emulator.info.arm_url, "--journal", str(tmp_path / "journal.jsonl"),
+        "--users", "4", *extra,
+    ]  # fmt: skip
+    return subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, timeout=240, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def fleet(start_emulator) -> RunningEmulator:
+    return start_emulator(time_scale=0.02)
+
+
+def test_targets_too_strict_exit_1_and_name_the_missed_target(fleet, tmp_path: Path) -> None:
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[defaults]\nmin_healthy_capacity = 1.0\nmax_error_rate = 0.5\n")
+    run = gameday(fleet, tmp_path, "--targets", str(strict))
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
+    out = run.stdout
+    assert "Missed resilience targets: min_healthy_capacity: measured 0.833" in out
+    assert "test_stop_vm  FAILED  min_healthy_capacity" in out  # the closing table
+    assert (tmp_path / "out" / "junit.xml").is_file()
+    assert any((tmp_path / "allure-results").glob("*-result.json"))
+    # the fault was reverted: the journal has one injected entry and its revert
+    lines = (tmp_path / "journal.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and '"reverted"' in lines[1]
+
+
+def test_met_targets_exit_0_with_the_verdict_table(fleet, tmp_path: Path) -> None:
+    run = gameday(fleet, tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "test_stop_vm: PASSED" in run.stdout
+    assert run.stdout.rstrip().splitlines()[-1] == "game day PASSED"
+
+
+def test_dry_run_prints_the_plan_and_mutates_nothing(fleet, tmp_path: Path) -> None:
+    before = mutating_calls(fleet)
+    run = gameday(fleet, tmp_path, "--dry-run")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "plan: stop on scale set 'vmss-web'" in run.stdout
+    assert "begin_power_off" in run.stdout and "begin_start" in run.stdout
+    assert "dry run: plan printed, nothing injected" in run.stdout
+    assert mutating_calls(fleet) == before
+
+
+@pytest.mark.parametrize(
+    ("targets_text", "expected"),
+    [
+        ("[defaults]\nmax_error_rate = 1.5\n", "max_error_rate"),
+        ("[defaults]\nmax_failover_s = 30\n", "max_failover_s"),
+        ("[defaults\n", "TOML"),
+    ],
+)
+def test_malformed_targets_file_is_one_line_and_changes_nothing(
+    fleet, tmp_path: Path, targets_text: str, expected: str
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(targets_text)
+    before = mutating_calls(fleet)
+    run = gameday(fleet, tmp_path, "--targets", str(bad))
+    assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
+    errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and expected in errors[0] and str(bad) in errors[0]
+    assert mutating_calls(fleet) == before

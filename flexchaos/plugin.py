@@ -186,6 +186,8 @@ class GameDay:
         _say(config, f"\n== {scenario.name}: {scenario.fault} — {scenario.hypothesis}")
         try:
             outcome = experiment.run()
+        except FlexchaosError as exc:  # bad input or a guard refusal: one line, nothing touched
+            pytest.fail(f"{scenario.name}: {exc}", pytrace=False)
         finally:
             self.outcome = experiment.outcome
             if allure_on:

@@ -20,9 +20,7 @@ MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
 def mutating_calls(emulator: RunningEmulator) -> int:
     log = emulator.client.requests()["log"]
-    return sum(
-        1 for r in log if r["method"] in MUTATING and r["path"].startswith("/subscriptions")
-    )
+    return sum(1 for r in log if r["method"] in MUTATING and r["path"].startswith("/subscriptions"))
 
 
 def gameday(
@@ -35,9 +33,7 @@ def gameday(
         "--", "--arm-url", emulator.info.arm_url, "--journal", str(tmp_path / "journal.jsonl"),
         "--users", "4", *extra,
     ]  # fmt: skip
-    return subprocess.run(
-        cmd, cwd=REPO, capture_output=True, text=True, timeout=240, check=False
-    )
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +92,31 @@ def test_malformed_targets_file_is_one_line_and_changes_nothing(
     errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1 and expected in errors[0] and str(bad) in errors[0]
     assert mutating_calls(fleet) == before
+
+
+def test_guard_refusal_is_one_line_and_touches_no_vm(fleet, tmp_path: Path) -> None:
+    scenario = tmp_path / "test_evict_regular.py"
+    scenario.write_text(
+        "import pytest\n"
+        "from fleet.selection import Selection\n\n\n"
+        "@pytest.mark.chaos(fault='evict', select=Selection(count=1, priority='Regular'))\n"
+        "def test_evict_regular(game_day):\n"
+        "    game_day.run()\n"
+    )
+    before = mutating_calls(fleet)
+    cmd = [
+        sys.executable, "-m", "flexchaos", "gameday", "--no-report",
+        "--experiments", str(scenario), "--results", str(tmp_path / "results"),
+        "--work-dir", str(tmp_path / "out"), "--",
+        "--arm-url", fleet.info.arm_url, "--journal", str(tmp_path / "journal.jsonl"),
+        "--targets", str(REPO / "experiments" / "targets.toml"),
+    ]  # fmt: skip
+    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 1, run.stdout[-3000:]
+    refusals = [line for line in run.stdout.splitlines() if "guard refused (spot_only)" in line]
+    assert refusals and "Traceback" not in run.stdout
+    assert mutating_calls(fleet) == before
+    assert (
+        not (tmp_path / "journal.jsonl").exists()
+        or not (tmp_path / "journal.jsonl").read_text().strip()
+    )

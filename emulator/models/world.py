@@ -479,7 +479,9 @@ class World:
             raise ArmError(500, op.error_code or "InternalError", op.error_message or op.status)
 
     async def _evict_after_notice(self, vm: VirtualMachine) -> None:
-        await asyncio.sleep(max(0.0, (vm.eviction_not_before or 0) - self.clock.now()))
+        # Event-loop timers may fire a little early: never evict before the notice's NotBefore.
+        while (remaining := (vm.eviction_not_before or 0) - self.clock.now()) > 0:
+            await asyncio.sleep(remaining + 0.001)
         while vm.busy and vm.operation is not None:
             await vm.operation.done.wait()
         vm.eviction_not_before = None

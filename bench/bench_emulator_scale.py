@@ -28,6 +28,18 @@ from fleet.clients import Clients, Endpoint  # noqa: E402
 RESULT = ROOT / "bench" / "results" / "emulator_scale.json"
 
 
+def open_sockets(pid: int) -> int:
+    """Sockets the emulator holds (one listening app per running VM, the LB, the ARM API)."""
+    fd_dir = f"/proc/{pid}/fd"
+    count = 0
+    for fd in os.listdir(fd_dir):
+        try:
+            count += os.readlink(f"{fd_dir}/{fd}").startswith("socket:")
+        except FileNotFoundError:  # closed meanwhile (a probe's connection)
+            continue
+    return count
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -73,6 +85,7 @@ def main() -> int:
                 if len(vms) != args.vms or any(vm.instance_view is None for vm in vms):
                     raise RuntimeError(f"listed {len(vms)} VMs, expected {args.vms}")
             rss_listed = rss_mib(pid)
+            sockets = open_sockets(pid)
         finally:
             emulator.stop()
 
@@ -91,7 +104,8 @@ def main() -> int:
             "platform": platform.platform(),
         },
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "note": "control plane only unless emulator.dataplane.start runs (then also the apps)",
+        "open_sockets": sockets,
+        "note": "whole emulator: ARM API, load balancer, one listening app per VM, probes",
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n")

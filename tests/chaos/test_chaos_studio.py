@@ -6,11 +6,7 @@ refused on a Flexible set before any call.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +26,8 @@ from fleet.inventory import Instance, Inventory
 from fleet.journal import Journal
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError
-from tests.fleet.support import REPO, flexchaos, mutating_calls_since, now, wait_settled
+from tests.fleet.support import flexchaos, mutating_calls_since, now, wait_settled
+from tests.harness_process import HarnessProcess
 from tests.waiting import wait_for
 
 HARNESS = Path(__file__).with_name("harness.py")
@@ -150,45 +147,22 @@ def test_cancel_mid_run_brings_the_vms_back(
     assert journal.open_entries() == []
 
 
-class Harness:
-    """tests/chaos/harness.py as a subprocess; its stdout lines are collected by a thread."""
+class Harness(HarnessProcess):
+    """tests/chaos/harness.py as a subprocess; its stdout lines are collected."""
 
     def __init__(
         self, emulator: RunningEmulator, journal: Path, vms: list[str], *extra: str
     ) -> None:
-        cmd = [sys.executable, str(HARNESS), "--arm-url", emulator.info.arm_url, *extra]
-        cmd += ["--journal", str(journal), *[a for vm in vms for a in ("--vm", vm)]]
-        self.process = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.strip())
+        args = ["--arm-url", emulator.info.arm_url, *extra, "--journal", str(journal)]
+        super().__init__(HARNESS, args + [a for vm in vms for a in ("--vm", vm)])
 
     def started(self) -> str | None:
-        if self.process.poll() is not None and not self.lines:
-            _, err = self.process.communicate(timeout=5)
-            raise AssertionError(f"harness exited {self.process.returncode}: {err}")
+        if not self.lines:
+            self.fail_if_exited("harness")
         return next((x.split()[2] for x in self.lines if x.startswith("STARTED")), None)
 
     def said(self, line: str) -> bool:
         return line in self.lines
-
-    def kill(self, sig: int = signal.SIGKILL) -> int:
-        self.process.send_signal(sig)
-        code = self.process.wait(timeout=30)
-        self._reader.join(timeout=5)
-        return code
 
 
 def test_sigkill_mid_experiment_then_rollback(

@@ -8,11 +8,7 @@ the others once they print INJECTED.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +20,8 @@ from fleet.inventory import Inventory
 from fleet.journal import Journal
 from fleet.operations import VmOps
 from fleet.target import FleetTarget
-from tests.fleet.support import REPO, flexchaos, mutating_calls_since, now, target_of, wait_settled
+from tests.fleet.support import flexchaos, mutating_calls_since, now, target_of, wait_settled
+from tests.harness_process import HarnessProcess
 from tests.waiting import wait_for
 
 HARNESS = Path(__file__).with_name("harness.py")
@@ -39,8 +36,8 @@ grace_period = "PT90M"
 MID_FLIGHT = ("restart", "redeploy")
 
 
-class Harness:
-    """One harness process; its stdout lines are collected by a thread."""
+class Harness(HarnessProcess):
+    """tests/fleet/harness.py injecting one fault; its stdout lines are collected."""
 
     def __init__(
         self,
@@ -51,47 +48,16 @@ class Harness:
         zone: str | None = None,
     ) -> None:
         self.fault, self.vms = fault, vms
-        cmd = [
-            sys.executable,
-            str(HARNESS),
-            "--arm-url",
-            emulator.info.arm_url,
-            "--journal",
-            str(journal),
-            "--fault",
-            fault,
-        ]
-        cmd += [a for vm in vms for a in ("--vm", vm)]
+        args = ["--arm-url", emulator.info.arm_url, "--journal", str(journal), "--fault", fault]
+        args += [a for vm in vms for a in ("--vm", vm)]
         if zone is not None:
-            cmd += ["--zone", zone]
-        self.process = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.strip())
+            args += ["--zone", zone]
+        super().__init__(HARNESS, args)
 
     def said(self, word: str) -> bool:
-        if self.process.poll() is not None and not any(word in x for x in self.lines):
-            _, err = self.process.communicate(timeout=5)
-            raise AssertionError(f"harness {self.fault} exited {self.process.returncode}: {err}")
+        if not any(word in x for x in self.lines):
+            self.fail_if_exited(f"harness {self.fault}")
         return any(line.startswith(word) for line in self.lines)
-
-    def kill(self, sig: int = signal.SIGKILL) -> int:
-        self.process.send_signal(sig)
-        code = self.process.wait(timeout=30)
-        self._reader.join(timeout=5)
-        return code
 
 
 @pytest.fixture(scope="module")

@@ -95,12 +95,12 @@ def flexchaos_fleet(flexchaos_settings: Settings, pytestconfig: pytest.Config) -
     """The fleet under test: the emulator (started here, or attached) or an Azure scale set."""
     settings = flexchaos_settings
     if settings.fleet == "azure":
-        if not settings.lb_url:
-            raise pytest.UsageError("--fleet azure needs --lb-url (the load balancer's frontend)")
         assert settings.subscription and settings.resource_group and settings.scale_set
+        assert settings.lb_url  # Settings.parse requires it for azure
         target = FleetTarget.azure(
-            settings.subscription, settings.resource_group, settings.scale_set
-        )
+            settings.subscription, settings.resource_group, settings.scale_set,
+            load_balancer=settings.load_balancer,
+        )  # fmt: skip
         yield Fleet(target, settings.lb_url, 1.0)
         return
     from emulator.launcher import RunningEmulator, attach

@@ -24,6 +24,7 @@ OPTIONS: list[tuple[str, str, Any]] = [
     ("resource-group", "resource group of the scale set (azure fleet)", None),
     ("scale-set", "name of the Flexible scale set (azure fleet)", None),
     ("lb-url", "URL of the load balancer frontend to drive traffic through", None),
+    ("load-balancer", "name of the scale set's load balancer, for evidence and review", None),
     ("targets", "resilience targets file", "experiments/targets.toml"),
     ("dry-run", "print each experiment's plan and run only the probes; change nothing", False),
     ("users", "Locust users driving traffic", 8),
@@ -43,6 +44,7 @@ class Settings:
     resource_group: str | None
     scale_set: str | None
     lb_url: str | None
+    load_balancer: str | None
     targets: Path
     dry_run: bool
     users: int
@@ -70,11 +72,14 @@ class Settings:
         if fleet == "azure":
             missing = [
                 f"--{n}"
-                for n in ("subscription", "resource-group", "scale-set")
+                for n in ("subscription", "resource-group", "scale-set", "lb-url")
                 if not values[n.replace("-", "_")]
             ]
             if missing:
-                raise FlexchaosError(f"--fleet azure needs {', '.join(missing)}")
+                raise FlexchaosError(
+                    f"--fleet azure needs {', '.join(missing)} (the scale set and its load "
+                    "balancer frontend)"
+                )
         try:
             users = int(values["users"])
             seed = None if values["seed"] in (None, "") else int(values["seed"])
@@ -90,6 +95,7 @@ class Settings:
             resource_group=values["resource_group"] or None,
             scale_set=values["scale_set"] or None,
             lb_url=values["lb_url"] or None,
+            load_balancer=values["load_balancer"] or None,
             targets=Path(values["targets"]),
             dry_run=str(values["dry_run"]).lower() in ("1", "true", "yes"),
             users=users,

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from fleet.chaos_studio import ChaosRun, ChaosStudioShutdown
 from fleet.evidence import Drift, drift, snapshot
@@ -29,21 +27,16 @@ from fleet.inventory import Inventory
 from fleet.journal import Journal
 from fleet.plan import Plan, build_plan
 from fleet.target import FleetTarget
-from flexchaos.progress import Progress, RequestLogTail
+from flexchaos.observation import Observation
 from flexchaos.scenario import Scenario
-from load.runner import LoadPlan, LoadResult, LoadRun
-from probes.capacity import CapacityProbe
 from probes.metrics import Metrics, compute_metrics
-from probes.timeline import Timeline, load_requests
-from probes.traffic import TrafficProbe
+from probes.timeline import Timeline
 from reports.targets import Targets
 from reports.verdict import Verdict, broken, judge
 
 CAPACITY_TICK_PLATFORM_S = 5.0  # one inventory listing per tick; Azure's probe interval
 MIN_CAPACITY_TICK_S = 0.1  # wall: never list faster than this
-PROBE_RATE_HZ = 50.0
 TAIL_S = 1.5  # wall seconds of traffic after recovery, so a disruption can be seen to end
-LOCUST_SLACK_S = 60.0
 CHAOS_STUDIO_FAULT = "chaos-shutdown"  # a VM shutdown run as an Azure Chaos Studio experiment
 
 
@@ -85,7 +78,7 @@ class Outcome:
     evidence_before: dict[str, Any] | None = None
     evidence_after: dict[str, Any] | None = None
     drift: Drift | None = None
-    load: LoadResult | None = None
+    load_dir: Path | None = None  # Locust's own output (stats CSV, JSON totals)
     aborted: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     work_dir: Path | None = None
@@ -133,7 +126,8 @@ class Experiment:
             self.preflight()
         if self.options.dry_run:
             return self.dry_run()
-        with self.observing() as progress:
+        with self.observe() as observation:
+            progress = observation.progress
             with self.step("Steady state: baseline load and hypothesis check"):
                 progress.set_phase("baseline")
                 self.wait_wall(self.fleet.wall(self.scenario.baseline_s))
@@ -194,7 +188,8 @@ class Experiment:
                 self.outcome.plan.selected.names, self.scenario.hold_s, self.abrupt
             ):
                 self.write(f"    {call}")
-        with self.observing() as progress:
+        with self.observe() as observation:
+            progress = observation.progress
             progress.set_phase("dry-run")
             self.wait_wall(self.fleet.wall(self.scenario.baseline_s))
         self.outcome.timeline = self.build_timeline()
@@ -202,7 +197,7 @@ class Experiment:
 
     def check_steady_state(self) -> None:
         """Full healthy capacity and a baseline error rate under its limit, or no fault at all."""
-        capacity = self._capacity.frame()
+        capacity = self._observation.capacity.frame()
         problems = []
         if capacity.empty:
             problems.append("no capacity sample was taken")
@@ -211,7 +206,7 @@ class Experiment:
             healthy = int(last["healthy"].sum())
             if healthy < self._baseline_count:
                 problems.append(f"healthy capacity {healthy}/{self._baseline_count} is not full")
-        requests = self.requests_so_far()
+        requests = self._observation.requests()
         limit = self.targets.limits.get("max_error_rate", 0.01)
         if requests.empty:
             problems.append("no request was answered during the baseline")
@@ -246,7 +241,7 @@ class Experiment:
         if self.outcome.injection is None:
             return
         deadline = time.monotonic() + self.fleet.wall(self.scenario.hold_s)
-        tick = self._capacity.tick_s
+        tick = self._observation.tick_s
         while time.monotonic() < deadline:
             reason = self.abort_reason()
             if reason:
@@ -257,13 +252,13 @@ class Experiment:
             time.sleep(min(tick, max(0.0, deadline - time.monotonic())))
 
     def abort_reason(self) -> str | None:
-        probe = self._traffic.frame()
+        probe = self._observation.traffic.frame()
         window = probe[probe["start"] >= time.time() - max(1.0, self.fleet.wall(10))]
         if len(window) >= 10:
             rate = 1.0 - float(window["ok"].astype(bool).mean())
             if rate > self.scenario.abort_error_rate:
                 return f"error rate {rate:.0%} over {self.scenario.abort_error_rate:.0%}"
-        capacity = self._capacity.frame()
+        capacity = self._observation.capacity.frame()
         if not capacity.empty and self._baseline_count:
             last = capacity[capacity["time"] == capacity["time"].max()]
             healthy = int(last["healthy"].sum()) / self._baseline_count
@@ -294,7 +289,7 @@ class Experiment:
             if healthy >= self._baseline_count:
                 self.event("recovered")
                 return
-            time.sleep(self._capacity.tick_s)
+            time.sleep(self._observation.tick_s)
         self.write(
             f"  [{self.scenario.name}] not recovered within "
             f"{self.scenario.recovery_limit_s:.0f} platform s"
@@ -377,7 +372,7 @@ class Experiment:
                     self.event("abort", detail=reason)
                     self.write(f"  [{self.scenario.name}] abort: {reason}; cancelling")
                     break
-                time.sleep(self._capacity.tick_s)
+                time.sleep(self._observation.tick_s)
             self.event("revert", detail=f"Chaos Studio execution {status or 'ended'}")
             result = (
                 self._chaos.cancel(self._chaos_run)
@@ -391,64 +386,26 @@ class Experiment:
         self.write(f"  [{self.scenario.name}] Chaos Studio execution ended: {result.status}")
 
     # -- observation -----------------------------------------------------------------------------
-    @contextmanager
-    def observing(self) -> Iterator[Progress]:
-        """Locust, the traffic probe, the capacity probe and live progress, all stopped after."""
-        tick = max(MIN_CAPACITY_TICK_S, self.fleet.wall(CAPACITY_TICK_PLATFORM_S))
-        self._capacity = CapacityProbe(self._inventory.instances, tick_s=tick)
-        self._traffic = TrafficProbe(self.fleet.lb_url, rate_hz=PROBE_RATE_HZ)
+    def observe(self) -> Observation:
+        """Locust, the traffic probe, the capacity probe and live progress, for this run."""
         budget = self.scenario.baseline_s + self.scenario.hold_s + self.scenario.recovery_limit_s
-        self._load = LoadRun(
-            LoadPlan(
-                host=self.fleet.lb_url,
-                users=self.options.users,
-                spawn_rate=float(self.options.users),
-                run_time_s=self.fleet.wall(budget) + LOCUST_SLACK_S,
-                env={"FLEXCHAOS_RPS_PER_USER": str(self.options.rps_per_user)},
-            ),
-            self.work_dir / "locust",
+        self._observation = Observation(
+            name=self.scenario.name,
+            lb_url=self.fleet.lb_url,
+            instances=self._inventory.instances,
+            capacity_tick_s=max(MIN_CAPACITY_TICK_S, self.fleet.wall(CAPACITY_TICK_PLATFORM_S)),
+            users=self.options.users,
+            rps_per_user=self.options.rps_per_user,
+            max_run_time_s=self.fleet.wall(budget),
+            work_dir=self.work_dir,
+            time_scale=self.fleet.time_scale,
+            write=self.write,
         )
-        progress = Progress(
-            self.scenario.name, self.write, RequestLogTail(self._load.request_logs),
-            self._capacity.frame, self._traffic.frame, self.fleet.time_scale,
-        )  # fmt: skip
-        with ExitStack() as stack:
-            self._load.start()
-            stack.callback(self._stop_load)
-            self._load.wait_for_first_requests(timeout=60)
-            self._capacity.start()
-            stack.callback(self._capacity.stop)
-            self._traffic.start()
-            stack.callback(self._traffic.stop)
-            progress.start()
-            stack.callback(progress.stop)
-            yield progress
-
-    def _stop_load(self) -> None:
-        self.outcome.load = self._load.stop()
-
-    def requests_so_far(self) -> pd.DataFrame:
-        frames = [self._traffic.frame()]
-        logged = load_requests(self._load.request_logs())
-        if not logged.empty:
-            frames.append(logged)
-        return pd.concat([f for f in frames if not f.empty] or frames, ignore_index=True)
+        self.outcome.load_dir = self._observation.load.workdir
+        return self._observation
 
     def build_timeline(self) -> Timeline:
-        requests = pd.concat(
-            [
-                f
-                for f in (load_requests(self._load.request_logs()), self._traffic.frame())
-                if not f.empty
-            ]
-            or [self._traffic.frame()],
-            ignore_index=True,
-        )
-        return Timeline.build(
-            requests=requests,
-            capacity=self._capacity.frame(),
-            events=self.outcome.events,
-        )
+        return self._observation.timeline(self.outcome.events)
 
     def event(self, kind: str, vm: str | None = None, detail: str | None = None) -> None:
         self.outcome.events.append(

@@ -20,7 +20,6 @@ import platform
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -332,8 +331,8 @@ def _attach_outcome(outcome: Outcome, fleet: Fleet) -> None:
         report.attach_requests_csv(timeline.requests)
         report.attach_timeline_csv(timeline.capacity, "capacity samples")
         report.attach_timeline_csv(timeline.events, "fault events")
-    if outcome.load is not None:
-        report.attach_locust_stats(sorted(Path(outcome.load.workdir).glob("locust*")))
+    if outcome.load_dir is not None:
+        report.attach_locust_stats(sorted(outcome.load_dir.glob("locust*")))
     report.attach_evidence(
         outcome.evidence_before,
         outcome.evidence_after,

@@ -93,6 +93,7 @@ class RunningEmulator:
         log_path: Path | None = None,
     ) -> None:
         cmd = [sys.executable, "-m", "flexchaos", "emulator", "--port", "0"]
+        cmd += ["--parent-pid", str(os.getpid())]  # gone with us, even after a SIGKILL
         if topology is not None:
             cmd += ["--topology", str(topology)]
         if time_scale is not None:

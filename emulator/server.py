@@ -33,6 +33,9 @@ ARM_PREFIX = "/subscriptions"
 log = logging.getLogger("emulator")
 
 
+ORPHAN_CHECK_S = 0.5
+
+
 @dataclass(frozen=True)
 class ServerOptions:
     port: int = 0
@@ -42,6 +45,7 @@ class ServerOptions:
     rate_5xx: float = 0.0
     latency_ms: float = 0.0
     seed: int | None = None
+    parent_pid: int | None = None  # stop when this process is gone (a harness that died)
 
 
 def _fault_response(status: int, time_scale: float) -> web.Response:
@@ -167,6 +171,11 @@ async def serve(topology: Topology, options: ServerOptions) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watchdog = (
+        asyncio.create_task(_stop_when_orphaned(options.parent_pid, stop))
+        if options.parent_pid
+        else None
+    )
     try:
         extra: dict[str, Any] = {}
         if dataplane is not None and hasattr(dataplane, "start"):
@@ -189,6 +198,8 @@ async def serve(topology: Topology, options: ServerOptions) -> int:
         print(json.dumps(info), flush=True)
         await stop.wait()
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         if dataplane is not None and hasattr(dataplane, "stop"):
@@ -199,3 +210,12 @@ async def serve(topology: Topology, options: ServerOptions) -> int:
         await world.close()
         await runner.cleanup()
     return 0
+
+
+async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
+    """A harness killed with SIGKILL cannot stop its emulator: notice and stop by ourselves."""
+    while not stop.is_set():
+        if os.getppid() != parent_pid:
+            stop.set()
+            return
+        await asyncio.sleep(ORPHAN_CHECK_S)

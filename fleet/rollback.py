@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from azure.core.exceptions import ServiceRequestError
+
 from fleet.journal import Journal, JournalEntry
 from fleet.reverts import revert_for
 
@@ -42,6 +44,14 @@ def revert_entry(
         return RevertResult(entry, f"no revert registered for kind {entry.fault!r}", False)
     try:
         outcome = fn(entry, timeout_s)
+    except ServiceRequestError as exc:
+        if entry.target.get("kind") != "emulator":  # Azure unreachable: keep it for later
+            return RevertResult(entry, f"{type(exc).__name__}: {exc}".splitlines()[0], False)
+        # An emulator that is gone took its VMs with it: there is nothing left to revert.
+        outcome = (
+            f"the emulator at {entry.target.get('arm_url')} is no longer running; "
+            "its fleet went with it, nothing to revert"
+        )
     except Exception as exc:  # reported per entry; the other entries still get reverted
         return RevertResult(entry, f"{type(exc).__name__}: {exc}".splitlines()[0], False)
     journal.record_reverted(entry.id, outcome)

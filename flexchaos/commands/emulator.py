@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate-5xx", type=float, default=0.0, help="share of ARM requests → 5xx")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added ARM latency (ms)")
     parser.add_argument("--seed", type=int, default=None, help="seed for names and faults")
+    parser.add_argument(
+        "--parent-pid", type=int, default=None,
+        help="exit when this process (the harness that started the emulator) is gone",
+    )  # fmt: skip
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -60,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         rate_5xx=args.rate_5xx,
         latency_ms=args.latency_ms,
         seed=args.seed,
+        parent_pid=args.parent_pid,
     )
     try:
         import uvloop

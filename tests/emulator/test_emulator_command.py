@@ -67,3 +67,38 @@ def test_bad_topology_is_one_line_and_exit_2(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "vm_count" in lines[0]
+
+
+def _gone(pid: int) -> bool:
+    """Not running any more (exited, or a zombie waiting for its new parent to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in state
+
+
+def test_an_emulator_started_by_a_harness_exits_when_the_harness_is_killed() -> None:
+    from tests.waiting import wait_for
+
+    parent = subprocess.Popen(
+        [
+            sys.executable, "-c",
+            "import time\n"
+            "from emulator.launcher import RunningEmulator\n"
+            "emulator = RunningEmulator(time_scale=0.02)\n"
+            "print(emulator.info.pid, flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        assert parent.stdout is not None
+        emulator_pid = int(parent.stdout.readline())
+        assert not _gone(emulator_pid)
+    finally:
+        parent.kill()  # SIGKILL: the harness cannot stop its emulator itself
+        parent.wait(timeout=10)
+    wait_for(lambda: _gone(emulator_pid), timeout=15, what="the orphaned emulator to exit")

@@ -106,6 +106,9 @@ class RunningEmulator:
             stderr=self._log,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # Its own session: a terminal's Ctrl-C must reach the harness, which still needs
+            # the emulator to revert its faults; stop() ends it, and --parent-pid if we die.
+            start_new_session=True,
         )
         self.info = self._read_ready_line()
         self.client = EmulatorClient(self.info)

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from fleet.guard import GuardLimits
+from fleet.signals import Interrupted
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError
 from flexchaos.lifecycle import Experiment, Fleet, Outcome, RunOptions
@@ -187,6 +188,9 @@ class GameDay:
             outcome = experiment.run()
         except FlexchaosError as exc:  # bad input or a guard refusal: one line, nothing touched
             pytest.fail(f"{scenario.name}: {exc}", pytrace=False)
+        except Interrupted as exc:  # Ctrl-C or SIGTERM: the fault is reverted; stop the run
+            _say(config, f"  [{scenario.name}] {exc}: faults reverted, stopping the game day")
+            raise KeyboardInterrupt(str(exc)) from exc
         finally:
             self.outcome = experiment.outcome
             if allure_on:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ from pathlib import Path
 from flexchaos.errors import FlexchaosError
 
 HELP = "Run the game day (experiments/) on the emulator or Azure, then build the report."
-USAGE_ERROR = 4  # pytest's exit code for a usage error
+USAGE_ERROR = 4  # pytest's exit codes: a usage error, an interrupted session
+INTERRUPTED = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,15 +52,45 @@ def run(args: argparse.Namespace) -> int:
         *extra,
     ]  # fmt: skip
     print("flexchaos gameday: " + " ".join(cmd[1:]), flush=True)
-    code = subprocess.run(cmd, check=False).returncode
+    code = run_experiments(cmd)
     if code == USAGE_ERROR:
         return 2
+    if code == INTERRUPTED:
+        print(
+            "flexchaos gameday: interrupted; the experiments reverted their faults before "
+            "exiting (`flexchaos rollback` reverts anything a failed revert left open)",
+            flush=True,
+        )
+        return 130
     report_line = build_report(args)
     print()
     print(report_line)
     if verdicts_file.is_file():
         print(closing_table(verdicts_file))
     return 0 if code == 0 else 1
+
+
+def run_experiments(cmd: list[str]) -> int:
+    """Run pytest and wait for it even through Ctrl-C: it reverts its faults before it exits.
+
+    A terminal's Ctrl-C reaches pytest too; SIGTERM (a cancelled pipeline) is passed on to it.
+    Never kill it while it reverts: its own deadlines bound how long that takes.
+    """
+    process = subprocess.Popen(cmd)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signum))
+    try:
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                print(
+                    "flexchaos gameday: interrupted; waiting for the experiments to revert "
+                    "their faults",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def build_report(args: argparse.Namespace) -> str:

@@ -120,3 +120,62 @@ def test_guard_refusal_is_one_line_and_touches_no_vm(fleet, tmp_path: Path) -> N
         not (tmp_path / "journal.jsonl").exists()
         or not (tmp_path / "journal.jsonl").read_text().strip()
     )
+
+
+def test_ctrl_c_during_the_hold_reverts_and_stops_the_game_day(fleet, tmp_path: Path) -> None:
+    """A terminal's Ctrl-C (SIGINT to the whole process group) while a VM is stopped."""
+    import os
+    import signal
+    import threading
+
+    from fleet.inventory import Inventory
+    from fleet.journal import Journal
+    from fleet.target import FleetTarget
+    from tests.waiting import wait_for
+
+    scenario = tmp_path / "test_long_stop.py"
+    scenario.write_text(
+        "import pytest\n"
+        "from fleet.selection import Selection\n\n\n"
+        "@pytest.mark.chaos(fault='stop', select=Selection(count=1), hold_s=3000)\n"
+        "def test_long_stop(game_day):\n"
+        "    game_day.run()\n\n\n"
+        "def test_never_reached():\n"
+        "    raise AssertionError('the game day went on after Ctrl-C')\n"
+    )
+    journal = tmp_path / "journal.jsonl"
+    cmd = [
+        sys.executable, "-m", "flexchaos", "gameday", "--no-report",
+        "--experiments", str(scenario), "--results", str(tmp_path / "results"),
+        "--work-dir", str(tmp_path / "out"), "--",
+        "--arm-url", fleet.info.arm_url, "--journal", str(journal), "--users", "4",
+        "--targets", str(REPO / "experiments" / "targets.toml"),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+    reader.start()
+    try:
+        wait_for(
+            lambda: any("] hold " in line for line in lines), timeout=90, what="the hold phase"
+        )
+        os.killpg(process.pid, signal.SIGINT)
+        code = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    reader.join(timeout=5)
+    out = "".join(lines)
+    assert code == 130, out[-3000:]
+    assert "faults reverted, stopping the game day" in out
+    assert "the game day went on after Ctrl-C" not in out
+    assert Journal(journal).open_entries() == []
+    target = FleetTarget.from_emulator(fleet.info)
+    wait_for(
+        lambda: all(i.running for i in Inventory(target).instances()),
+        timeout=30,
+        what="every VM running again",
+    )

@@ -41,7 +41,7 @@ class Backend:
     port: int
     up: bool = False
     relays: int = 0  # flows assigned to this backend
-    failed_relays: int = 0  # of those: connect failed, or the backend reset the flow
+    failed_relays: int = 0  # of those: connect failed, reset, or closed by the backend unanswered
     probe: BackendProbe | None = field(default=None, repr=False)
 
     @property
@@ -62,7 +62,7 @@ class Backend:
 class _Side(asyncio.Protocol):
     """One end of a relayed flow; `peer` is the other end."""
 
-    __slots__ = ("backend", "eof", "lb", "peer", "pending", "transport")
+    __slots__ = ("answered", "backend", "counted", "eof", "lb", "peer", "pending", "transport")
 
     def __init__(self, lb: LoadBalancer, backend: Backend | None = None) -> None:
         self.lb = lb
@@ -71,11 +71,14 @@ class _Side(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.eof = False
         self.pending: list[bytes] = []  # what arrived before the other end was wired
+        self.answered = False  # the backend sent at least one byte
+        self.counted = False  # this flow was counted as a failed relay
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
+        self.answered = True
         peer = self.peer
         if peer is not None and peer.transport is not None:
             peer.transport.write(data)
@@ -84,6 +87,7 @@ class _Side(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.eof = True
+        self._count_if_unanswered()
         peer = self.peer
         if peer is None or peer.transport is None or peer.transport.is_closing():
             return False
@@ -111,11 +115,21 @@ class _Side(asyncio.Protocol):
         if peer.transport is None or peer.transport.is_closing():
             return
         if exc is not None:
-            if self.backend is not None:  # the backend reset the flow
-                self.lb._count_failure(self.backend)
+            self._count_once()  # the backend reset the flow
             reset_transport(peer.transport)
         else:
+            self._count_if_unanswered()
             peer.transport.close()  # flushes what is buffered, then FIN
+
+    def _count_if_unanswered(self) -> None:
+        """A backend that closes a flow without sending a byte failed it (a stopping app)."""
+        if not self.answered:
+            self._count_once()
+
+    def _count_once(self) -> None:
+        if self.backend is not None and not self.counted:
+            self.counted = True
+            self.lb._count_failure(self.backend)
 
 
 class _ClientSide(_Side):

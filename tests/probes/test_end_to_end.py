@@ -25,11 +25,13 @@ from probes.timeline import Timeline
 from probes.traffic import TrafficProbe
 from tests.waiting import wait_for
 
-# A slow load-balancer probe (25 platform s = 0.5 s wall at 0.02) so that the window in which
-# the balancer still sends new flows to the stopped VM holds several probe requests.
+# A slow load-balancer probe (20 platform s = 0.4 s wall at 0.02, three failures to mark a
+# backend down) so that the window in which the balancer still sends new flows to the stopped
+# VM lasts 0.8-1.2 s whatever the probe's phase, and always holds several probe requests.
 TOPOLOGY = """
 [load_balancer]
-probe_interval_in_seconds = 25
+probe_interval_in_seconds = 20
+probe_threshold = 3
 """
 
 

@@ -16,7 +16,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from fleet.inventory import Instance
 from fleet.journal import JournalEntry
-from fleet.operations import VmOps
+from fleet.operations import VmGone, VmOps
 from fleet.reverts import register_revert
 from fleet.selection import Selection
 from flexchaos.errors import FlexchaosError
@@ -154,7 +154,9 @@ class Evict(Fault):
         vm = entry.vm or ""
         policy = entry.revert.get("eviction_policy", "Deallocate")
         state = ops.power_state(vm)
-        pending_s = entry.time + ops.timeout_s - time.time()
+        # An eviction lands within the Preempt notice plus the deallocation: wait no longer
+        # than that for one that was requested (or may never have been, if we were killed).
+        pending_s = entry.time + min(ops.timeout_s, ops.eviction_window_s) - time.time()
         if state == "running" and pending_s > 0:
             # killed between simulateEviction and the eviction: let the eviction land first
             try:
@@ -301,7 +303,10 @@ def fault(name: str) -> Fault:
 
 def _revert_with(f: Fault) -> Any:
     def revert(entry: JournalEntry, timeout_s: float | None) -> str:
-        return f.revert(VmOps(entry.fleet(), timeout_s), entry)
+        try:
+            return f.revert(VmOps(entry.fleet(), timeout_s), entry)
+        except VmGone:  # deleted while we reverted (a Replace repair): nothing left to revert
+            return GONE
 
     return revert
 

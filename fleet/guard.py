@@ -124,6 +124,14 @@ def check(
             f"VM {', '.join(repr(n) for n in outsiders)} is not a member of scale set "
             f"'{scale_set.name}'",
         )
+    not_running = [n for n in names if members[n].power_state != "running"]
+    if not_running:
+        # A revert starts what it faulted: a VM that was already down must stay down.
+        states = ", ".join(f"'{n}' is {members[n].power_state}" for n in not_running)
+        raise GuardRefusal(
+            "running",
+            f"{fault} acts only on running VMs; {states}; start it or choose other VMs",
+        )
     if spot_only:
         regular = [n for n in names if not members[n].spot]
         if regular:

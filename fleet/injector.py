@@ -12,6 +12,7 @@ by an exception, or by SIGINT/SIGTERM — reverts whatever this injector left in
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from fleet.rollback import RevertResult, revert_entries
 from fleet.selection import Selection
 from fleet.signals import Signals, revert_on_signals
 from fleet.target import FleetTarget
+from flexchaos.errors import FlexchaosError
 
 MAX_PARALLEL = 8
 
@@ -78,15 +80,25 @@ class Injector:
             self._signals = self._stack.enter_context(revert_on_signals())
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         try:
             if self._signals is not None:
                 with self._signals.deferred():  # a signal now must not cut a revert short
-                    self.revert()
+                    self._revert_on_exit(unwinding=exc_type is not None)
             else:
-                self.revert()
+                self._revert_on_exit(unwinding=exc_type is not None)
         finally:
             self._stack.close()
+
+    def _revert_on_exit(self, *, unwinding: bool) -> None:
+        try:
+            self.revert()
+        except FlexchaosError as failed:
+            if not unwinding:
+                raise
+            # Already unwinding (an error, Ctrl-C): report the failed reverts, but let the
+            # original exception through, so an interrupted run still stops.
+            print(f"flexchaos: {failed}", file=sys.stderr, flush=True)
 
     def plan(self, fault: str, selection: Selection | None = None, **options: Any) -> Plan:
         return build_plan(self.target, fault, selection, options, self.limits)
@@ -145,8 +157,6 @@ class Injector:
         self.reverted += results
         failed = [r for r in results if not r.ok]
         if failed:
-            from flexchaos.errors import FlexchaosError
-
             raise FlexchaosError(
                 f"{len(failed)} revert(s) failed ({failed[0].line()}); "
                 f"run `flexchaos rollback --journal {self.journal.path}`"

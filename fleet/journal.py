@@ -94,8 +94,10 @@ class Journal:
             created = not self.path.exists()
             if created:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
+                if _ends_torn(fd):  # a killed writer left half a line: start on a new one
+                    line = "\n" + line
                 os.write(fd, line.encode())
                 os.fsync(fd)
             finally:
@@ -134,6 +136,12 @@ class Journal:
             for r in records
             if r.get("record") == INJECTED and r["id"] not in closed
         ]
+
+
+def _ends_torn(fd: int) -> bool:
+    """True when the file is not empty and its last byte is not a newline."""
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
 
 
 def require_journal(path: Path | str) -> Journal:

@@ -22,6 +22,11 @@ from flexchaos.errors import FlexchaosError
 EMULATOR_TIMEOUT_S = 60.0
 AZURE_TIMEOUT_S = 1800.0
 CONFLICT_RETRIES = 5
+EVICTION_WINDOW_S = 300.0
+
+
+class VmGone(FlexchaosError):
+    """The VM was deleted (a Replace repair, a Delete eviction) while we worked on it."""
 
 
 class OperationTimeout(FlexchaosError):
@@ -39,6 +44,8 @@ class VmOps:
         self.target = target
         self.timeout_s = timeout_s if timeout_s is not None else default_timeout(target)
         self.rg = target.resource_group
+        # A requested eviction lands within the Preempt notice (>= 30 s) plus a deallocation.
+        self.eviction_window_s = EVICTION_WINDOW_S
 
     @property
     def vms(self) -> Any:
@@ -62,12 +69,13 @@ class VmOps:
     ) -> str | None:
         """Poll until the power state is one of `wanted` (None = deleted); bounded in time."""
         targets = set(wanted)
-        deadline = time.monotonic() + (timeout_s if timeout_s is not None else self.timeout_s)
+        limit = timeout_s if timeout_s is not None else self.timeout_s
+        deadline = time.monotonic() + limit
         state = self.power_state(vm)
         while state not in targets:
             if time.monotonic() >= deadline:
                 raise OperationTimeout(
-                    f"{vm} is {state or 'gone'} after {self.timeout_s:.0f} s waiting for {what}; "
+                    f"{vm} is {state or 'gone'} after {limit:.0f} s waiting for {what}; "
                     "check the VM and run `flexchaos rollback` again"
                 )
             time.sleep(self.target.poll_interval_s)
@@ -110,10 +118,15 @@ class VmOps:
         for attempt in range(CONFLICT_RETRIES):
             try:
                 return call()
+            except ResourceNotFoundError:
+                if self.power_state(vm) is None:
+                    raise VmGone(f"{vm} no longer exists") from None
+                raise
             except HttpResponseError as exc:
                 if exc.status_code != 409 or attempt == CONFLICT_RETRIES - 1:
                     raise
-                self.wait_stable(vm)
+                if self.wait_stable(vm) is None:  # the operation in progress deleted it
+                    raise VmGone(f"{vm} no longer exists") from None
                 time.sleep(self.target.poll_interval_s)
         return None
 

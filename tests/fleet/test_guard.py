@@ -78,6 +78,13 @@ def test_max_unavailable_counts_vms_already_out() -> None:
     assert "max_unavailable=34%" in str(percent) and "(2 VM(s))" in str(percent)
 
 
+def test_a_vm_that_is_already_down_is_refused_so_its_revert_never_starts_it() -> None:
+    down = [Instance.from_vm(wire.vm("x0", power="deallocated", health=None)), *INSTANCES[1:]]
+    r = refusal(instances=down, names=["x0", NAMES[1]])
+    assert r.rule == "running" and "'x0' is deallocated" in str(r)
+    assert NAMES[1] not in str(r)
+
+
 def test_floor() -> None:
     r = refusal(names=NAMES[:3], limits=GuardLimits(max_unavailable="100%", floor=0.6))
     assert r.rule == "floor" and "3 of 6 healthy" in str(r) and "floor 0.6" in str(r)

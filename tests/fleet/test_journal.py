@@ -67,3 +67,13 @@ def test_rollback_uses_registered_kinds_and_is_idempotent(tmp_path: Path) -> Non
     lines.clear()
     rollback(journal, lines.append)  # the unknown kind stays open; the done one is not redone
     assert calls == ["cancel"] and len(journal.open_entries()) == 1
+
+
+def test_a_torn_last_line_does_not_swallow_the_next_entry(tmp_path: Path) -> None:
+    target = FleetTarget(Endpoint("http://127.0.0.1:1", emulator_token="t"), "s", "rg", "set")
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_injected(new_entry(target, "stop", "vm1"))
+    with journal.path.open("a") as handle:
+        handle.write('{"record": "injected", "id": "torn')  # a writer killed mid-line
+    journal.record_injected(new_entry(target, "stop", "vm2"))
+    assert [e.vm for e in journal.open_entries()] == ["vm1", "vm2"]

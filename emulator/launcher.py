@@ -6,6 +6,7 @@ that knows how to launch it and where its emulator-only routes (/_emulator/...) 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -15,8 +16,11 @@ import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+
+from flexchaos.errors import FlexchaosError
 
 READY_TIMEOUT_S = 60.0
 
@@ -75,10 +79,35 @@ class EmulatorClient:
 
 
 def attach(arm_url: str) -> EmulatorInfo:
-    """Learn a running emulator's details from GET /_emulator."""
-    response = httpx.get(arm_url.rstrip("/") + "/_emulator", timeout=10.0)
-    response.raise_for_status()
-    return EmulatorInfo.from_json(response.json())
+    """Learn a running emulator's details from GET /_emulator (loopback only, both ways)."""
+    _require_loopback(arm_url, "--arm-url")
+    try:
+        response = httpx.get(arm_url.rstrip("/") + "/_emulator", timeout=10.0)
+        response.raise_for_status()
+        info = EmulatorInfo.from_json(response.json())
+    except (httpx.HTTPError, ValueError, TypeError) as exc:
+        raise FlexchaosError(
+            f"no flexchaos emulator answers at {arm_url} ({exc}); start one with "
+            "`flexchaos emulator` and pass the arm_url it prints"
+        ) from None
+    _require_loopback(info.arm_url, "the emulator's arm_url")
+    if info.lb_url:
+        _require_loopback(info.lb_url, "the emulator's lb_url")
+    return info
+
+
+def _require_loopback(url: str, what: str) -> None:
+    """The emulator lives on this machine: anything else is not an emulator to trust."""
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise FlexchaosError(
+            f"{what} {url} is not on this machine's loopback (127.0.0.0/8); the emulator "
+            "only listens there (use --fleet azure for Azure)"
+        )
 
 
 class RunningEmulator:

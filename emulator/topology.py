@@ -212,10 +212,16 @@ def _check(t: Topology) -> None:
         )
     except ValueError:
         raise FlexchaosError(
-            "topology: [app] address_base must be \"auto\" or an IPv4 address like 127.0.1.1"
+            'topology: [app] address_base must be "auto" or an IPv4 address like 127.0.1.1'
         ) from None
     if not base.is_loopback:
         raise FlexchaosError("topology: [app] address_base must be a loopback address (127.x)")
+    last = base + max(0, t.scale_set.vm_count - 1)
+    if not last.is_loopback:
+        raise FlexchaosError(
+            f"topology: [app] address_base {base} leaves 127.0.0.0/8 for {t.scale_set.vm_count} "
+            f"VMs (the last would be {last}); choose a lower base"
+        )
     for f in fields(TimingsSpec):
         if getattr(t.timings, f.name) < 0:
             raise FlexchaosError(f"topology: [timings] {f.name} must be >= 0 platform seconds")

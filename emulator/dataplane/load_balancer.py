@@ -62,7 +62,7 @@ class Backend:
 class _Side(asyncio.Protocol):
     """One end of a relayed flow; `peer` is the other end."""
 
-    __slots__ = ("answered", "backend", "counted", "eof", "lb", "peer", "pending", "transport")
+    __slots__ = ("backend", "counted", "eof", "lb", "peer", "pending", "spoke", "transport")
 
     def __init__(self, lb: LoadBalancer, backend: Backend | None = None) -> None:
         self.lb = lb
@@ -71,14 +71,14 @@ class _Side(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.eof = False
         self.pending: list[bytes] = []  # what arrived before the other end was wired
-        self.answered = False  # the backend sent at least one byte
+        self.spoke = False  # this end sent at least one byte
         self.counted = False  # this flow was counted as a failed relay
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
-        self.answered = True
+        self.spoke = True
         peer = self.peer
         if peer is not None and peer.transport is not None:
             peer.transport.write(data)
@@ -87,8 +87,8 @@ class _Side(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.eof = True
-        self._count_if_unanswered()
         peer = self.peer
+        self._count_if_unanswered(peer)
         if peer is None or peer.transport is None or peer.transport.is_closing():
             return False
         if peer.eof:
@@ -118,12 +118,13 @@ class _Side(asyncio.Protocol):
             self._count_once()  # the backend reset the flow
             reset_transport(peer.transport)
         else:
-            self._count_if_unanswered()
+            self._count_if_unanswered(peer)
             peer.transport.close()  # flushes what is buffered, then FIN
 
-    def _count_if_unanswered(self) -> None:
-        """A backend that closes a flow without sending a byte failed it (a stopping app)."""
-        if not self.answered:
+    def _count_if_unanswered(self, client: _Side | None) -> None:
+        """A backend that closes a flow the client spoke on without answering a byte failed
+        it (a stopping app); a client that connects and leaves silently failed nothing."""
+        if not self.spoke and client is not None and client.spoke:
             self._count_once()
 
     def _count_once(self) -> None:
@@ -151,6 +152,7 @@ class _ClientSide(_Side):
         self._connect(backend)
 
     def data_received(self, data: bytes) -> None:
+        self.spoke = True
         peer = self.peer
         if peer is not None and peer.transport is not None:
             peer.transport.write(data)

@@ -318,7 +318,12 @@ class World:
 
     def _new_vm(self, zone: str, priority: str, index: int) -> VirtualMachine:
         name = self._fresh_name()
-        address = str(ipaddress.IPv4Address(self._next_address))
+        ip = ipaddress.IPv4Address(self._next_address)
+        if not ip.is_loopback:  # never leave 127.0.0.0/8, however many replacements
+            raise ArmError(
+                409, "OperationNotAllowed", f"no loopback address left for a new VM (next: {ip})"
+            )
+        address = str(ip)
         self._next_address += 1
         spec = self.topology.scale_set
         vm = VirtualMachine(

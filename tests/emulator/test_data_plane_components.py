@@ -386,3 +386,31 @@ def test_reset_transport_sends_rst() -> None:
             sock.close()
 
     run(body)
+
+
+def test_failed_relays_count_unanswered_flows_but_not_silent_clients() -> None:
+    """A client that connects and leaves without a byte failed nothing; a backend that closes
+    a flow the client spoke on without answering (a raw TCP server here) failed it."""
+
+    async def body() -> None:
+        async def read_then_close(reader: asyncio.StreamReader, writer: Any) -> None:
+            await reader.read(1)  # the client spoke ...
+            writer.close()  # ... and the backend closes without answering
+
+        silent = await asyncio.start_server(read_then_close, "127.0.1.121", 0)
+        port = silent.sockets[0].getsockname()[1]
+        async with balancer([], None, Clock(0.02), Truth()) as lb:
+            lb.add_backend("vm-silent", "127.0.1.121", port)
+            host, lb_port = lb.url.removeprefix("http://").split(":")
+            _, writer = await asyncio.open_connection(host, int(lb_port))
+            writer.close()  # connect and leave without a byte
+            await until(lambda: lb.relays == 1, 5, "the first flow")
+            ok, _ = await get_new_connection(lb.url)  # a request the backend never answers
+            assert not ok
+            await until(lambda: lb.relays == 2, 5, "the second flow")
+            await until(lambda: lb.failed_relays >= 1, 5, "the unanswered flow counted")
+            assert lb.snapshot()["failed_relays"] == 1  # the silent client was not counted
+        silent.close()
+        await silent.wait_closed()
+
+    run(body)

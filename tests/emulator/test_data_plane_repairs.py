@@ -67,16 +67,19 @@ def test_only_running_unhealthy_vms_past_the_grace_are_due_one_at_a_time() -> No
         w.set_vm_health(d, "Healthy")
         await w.begin_power_off(c).done.wait()  # stopped VMs are never repaired
         assert repairs.due() == []  # within the grace since creation
-        await asyncio.sleep(w.clock.wall(600) + 0.05)
-        assert repairs.due() == [a]  # one at a time under 20 instances
+        grace_s = w.clock.wall(600)
+        await until(lambda: repairs.due(), grace_s + 5, "the grace period to pass")
+        assert repairs.due() == [a]  # one at a time under 20 instances (a before b)
         repairs.in_progress.add(a)
-        assert repairs.due() == []
+        assert repairs.due() == []  # the batch is full
         repairs.in_progress.clear()
         op = w.begin_restart(b)  # a state change in progress, then a fresh grace
         assert repairs.due() == [a]
         await op.done.wait()
-        repairs.in_progress.add(a)
+        w.set_vm_health(a, "Healthy")  # only b is left to repair
         assert repairs.due() == []  # b's grace restarted when its restart completed
+        await until(lambda: repairs.due(), grace_s + 5, "b's new grace period to pass")
+        assert repairs.due() == [b]
         await w.close()
 
     run(body)

@@ -32,7 +32,7 @@ from flexchaos.scenario import Scenario
 from probes.metrics import Metrics, compute_metrics
 from probes.timeline import Timeline
 from reports.targets import Targets
-from reports.verdict import Verdict, broken, judge
+from reports.verdict import Verdict, VerdictRow, broken, judge
 
 CAPACITY_TICK_PLATFORM_S = 5.0  # one inventory listing per tick; Azure's probe interval
 MIN_CAPACITY_TICK_S = 0.1  # wall: never list faster than this
@@ -283,10 +283,14 @@ class Experiment:
         if self.outcome.injection is None and self._chaos_run is None:
             return
         deadline = time.monotonic() + self.fleet.wall(self.scenario.recovery_limit_s)
+        capacity = self._observation.capacity
         while time.monotonic() < deadline:
-            instances = self._inventory.instances()
-            healthy = sum(1 for i in instances if i.healthy)
-            if healthy >= self._baseline_count:
+            # Through the capacity probe, so the sample that shows recovery is in the timeline
+            # (the recovery metric reads the timeline, whatever the probe's own tick).
+            capacity.sample()
+            frame = capacity.frame()
+            last = frame[frame["time"] == frame["time"].max()] if not frame.empty else frame
+            if not last.empty and int(last["healthy"].sum()) >= self._baseline_count:
                 self.event("recovered")
                 return
             time.sleep(self._observation.tick_s)
@@ -309,9 +313,15 @@ class Experiment:
             platform_heals=self.scenario.platform_heals or self.chaos_studio,
         )
         self.outcome.metrics = metrics
-        self.outcome.verdict = judge(
-            self.targets, metrics.as_measurements(), time_scale=self.fleet.time_scale
-        )
+        verdict = judge(self.targets, metrics.as_measurements(), time_scale=self.fleet.time_scale)
+        if self.outcome.aborted:  # a safety stop: the hypothesis was not tested for its hold
+            verdict = verdict.with_failed_row(
+                VerdictRow(
+                    "abort_conditions", "aborts", "<=", 0.0, 1.0, "", False,
+                    reason=f"hold aborted: {self.outcome.aborted}",
+                )
+            )  # fmt: skip
+        self.outcome.verdict = verdict
 
     def postflight(self) -> None:
         """Second evidence snapshot and the drift from the first."""

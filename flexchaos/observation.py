@@ -39,8 +39,11 @@ class Observation:
         time_scale: float,
         write: Callable[[str], None],
     ) -> None:
-        self.capacity = CapacityProbe(instances, tick_s=capacity_tick_s)
-        self.traffic = TrafficProbe(lb_url, rate_hz=PROBE_RATE_HZ)
+        probe_limit_s = max_run_time_s + LOCUST_SLACK_S  # the probes outlive no experiment
+        self.capacity = CapacityProbe(
+            instances, tick_s=capacity_tick_s, max_duration_s=probe_limit_s
+        )
+        self.traffic = TrafficProbe(lb_url, rate_hz=PROBE_RATE_HZ, max_duration_s=probe_limit_s)
         self.load = LoadRun(
             LoadPlan(
                 host=lb_url,

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import platform
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -36,6 +38,8 @@ from reports.verdict import Verdict
 
 VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
+PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
+FLEET_KEY = pytest.StashKey[Fleet]()
 VERDICTS_FILE = "verdicts.json"
 
 
@@ -51,6 +55,23 @@ def pytest_configure(config: pytest.Config) -> None:
         "declares a flexchaos experiment (durations in platform seconds)",
     )
     config.stash[VERDICTS_KEY] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """SIGTERM (a cancelled pipeline) unwinds like Ctrl-C, so Locust, the probes and the
+    emulator are stopped by their context managers and pytest exits as interrupted."""
+    if threading.current_thread() is threading.main_thread():
+        session.config.stash[PREVIOUS_SIGTERM_KEY] = signal.signal(signal.SIGTERM, _sigterm)
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt("interrupted by SIGTERM")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    previous = config.stash.get(PREVIOUS_SIGTERM_KEY, None)
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, previous)
 
 
 def settings_of(config: pytest.Config) -> Settings:
@@ -101,13 +122,17 @@ def flexchaos_fleet(flexchaos_settings: Settings, pytestconfig: pytest.Config) -
             settings.subscription, settings.resource_group, settings.scale_set,
             load_balancer=settings.load_balancer,
         )  # fmt: skip
-        yield Fleet(target, settings.lb_url, 1.0)
+        fleet = pytestconfig.stash[FLEET_KEY] = Fleet(target, settings.lb_url, 1.0)
+        yield fleet
         return
     from emulator.launcher import RunningEmulator, attach
 
     if settings.arm_url:
-        info = attach(settings.arm_url)
-        yield _emulator_fleet(info, settings)
+        try:
+            info = attach(settings.arm_url)
+        except FlexchaosError as exc:  # one line and stop: nothing can run without the fleet
+            pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+        yield _emulator_fleet(info, settings, pytestconfig)
         return
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     emulator = RunningEmulator(
@@ -118,16 +143,18 @@ def flexchaos_fleet(flexchaos_settings: Settings, pytestconfig: pytest.Config) -
     _say(pytestconfig, f"flexchaos: emulator at {emulator.info.arm_url} (time scale "
          f"{emulator.info.time_scale:g}), load balancer at {emulator.info.lb_url}")  # fmt: skip
     try:
-        yield _emulator_fleet(emulator.info, settings)
+        yield _emulator_fleet(emulator.info, settings, pytestconfig)
     finally:
         emulator.stop()
 
 
-def _emulator_fleet(info: Any, settings: Settings) -> Fleet:
+def _emulator_fleet(info: Any, settings: Settings, config: pytest.Config) -> Fleet:
     lb_url = settings.lb_url or info.lb_url
     if not lb_url:
         raise pytest.UsageError("the emulator has no load balancer URL; pass --lb-url")
-    return Fleet(FleetTarget.from_emulator(info), lb_url, float(info.time_scale))
+    fleet = Fleet(FleetTarget.from_emulator(info), lb_url, float(info.time_scale))
+    config.stash[FLEET_KEY] = fleet
+    return fleet
 
 
 @pytest.fixture(scope="session")
@@ -230,12 +257,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from reports.summary import append_job_summary
 
     results = report.results_dir(config)
+    fleet = config.stash.get(FLEET_KEY, None)
     if results is not None:
         report.write_results_metadata(
             results,
             environment={
                 "fleet": settings.fleet,
-                "time scale": settings.time_scale if settings.fleet == "emulator" else 1.0,
+                "time scale": fleet.time_scale if fleet else "-",
+                "endpoint": fleet.target.endpoint.arm_url if fleet else "-",
                 "users": settings.users,
                 "targets": settings.targets,
                 "python": platform.python_version(),

@@ -72,6 +72,7 @@ class Progress:
         self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
         self._probe_seen = 0
         self._last_tick = time.monotonic()
+        self._lock = threading.Lock()
 
     def start(self) -> Progress:
         self._thread.start()
@@ -83,9 +84,16 @@ class Progress:
 
     def set_phase(self, phase: str) -> None:
         self.phase = phase
-        self.tick()
+        try:
+            self.tick()
+        except Exception as exc:  # progress must never break an experiment
+            self._write(f"  [{self.name}] progress unavailable: {exc}")
 
     def tick(self) -> None:
+        with self._lock:  # the progress thread and set_phase both tick
+            self._tick()
+
+    def _tick(self) -> None:
         ok, failed = self._tail.read()
         probe = self._probe()
         new = probe.iloc[self._probe_seen :]

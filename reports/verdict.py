@@ -13,7 +13,7 @@ import html
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from reports.targets import SPECS, Targets
@@ -75,7 +75,8 @@ class VerdictRow:
     def describe_miss(self) -> str:
         if self.measured is None:
             return f"{self.target}: {self.reason}"
-        return f"{self.target}: measured {self.measured_text()}, limit {self.limit_text()}"
+        miss = f"{self.target}: measured {self.measured_text()}, limit {self.limit_text()}"
+        return f"{miss} ({self.reason})" if self.reason else miss
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,11 @@ class Verdict:
         if self.state == "failed":
             return f"{MISSED_PREFIX}: " + "; ".join(row.describe_miss() for row in self.missed())
         return ""
+
+    def with_failed_row(self, row: VerdictRow) -> Verdict:
+        """This verdict with one more (failed) row, e.g. an abort condition that was hit."""
+        failed = replace(self, rows=(*self.rows, row), state="failed")
+        return _with_reason(failed, "; ".join(r.describe_miss() for r in failed.missed()))
 
     def check(self) -> None:
         """Raise SteadyStateBroken or MissedTargets unless every target passed."""

@@ -21,6 +21,7 @@ from flexchaos.errors import FlexchaosError
 HELP = "Run the game day (experiments/) on the emulator or Azure, then build the report."
 USAGE_ERROR = 4  # pytest's exit codes: a usage error, an interrupted session
 INTERRUPTED = 2
+NO_TESTS = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
     code = run_experiments(cmd)
     if code == USAGE_ERROR:
         return 2
-    if code == INTERRUPTED:
+    if code == NO_TESTS:
+        print("flexchaos gameday: no experiment matched; check --experiments and -k", flush=True)
+        return 2
+    if code == INTERRUPTED or code < 0:  # < 0: pytest itself was killed by a signal
         print(
             "flexchaos gameday: interrupted; the experiments reverted their faults before "
             "exiting (`flexchaos rollback` reverts anything a failed revert left open)",

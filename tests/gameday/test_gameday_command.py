@@ -179,3 +179,91 @@ def test_ctrl_c_during_the_hold_reverts_and_stops_the_game_day(fleet, tmp_path: 
         timeout=30,
         what="every VM running again",
     )
+
+
+def _write_scenario(tmp_path: Path, marker: str) -> Path:
+    scenario = tmp_path / "test_custom.py"
+    scenario.write_text(
+        "import pytest\n"
+        "from fleet.selection import Selection\n\n\n"
+        f"@pytest.mark.chaos({marker})\n"
+        "def test_custom(game_day):\n"
+        "    game_day.run()\n"
+    )
+    return scenario
+
+
+def _gameday_cmd(fleet: RunningEmulator, tmp_path: Path, scenario: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "flexchaos", "gameday", "--no-report",
+        "--experiments", str(scenario), "--results", str(tmp_path / "results"),
+        "--work-dir", str(tmp_path / "out"), "--",
+        "--arm-url", fleet.info.arm_url, "--journal", str(tmp_path / "journal.jsonl"),
+        "--users", "4", "--targets", str(REPO / "experiments" / "targets.toml"), *extra,
+    ]  # fmt: skip
+
+
+def test_an_abort_condition_fails_the_experiment(fleet, tmp_path: Path) -> None:
+    scenario = _write_scenario(
+        tmp_path, "fault='stop', select=Selection(count=1), abort_capacity_floor=0.9"
+    )
+    run = subprocess.run(
+        _gameday_cmd(fleet, tmp_path, scenario), cwd=REPO, capture_output=True, text=True,
+        timeout=240, check=False,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert "abort: healthy capacity 83% under the floor 90%" in run.stdout
+    assert "abort_conditions: measured 1, limit <= 0 (hold aborted" in run.stdout
+    assert "test_custom  FAILED  abort_conditions" in run.stdout
+
+
+def test_sigterm_during_the_baseline_stops_everything(fleet, tmp_path: Path) -> None:
+    import signal
+    import threading
+
+    from tests.waiting import wait_for
+
+    scenario = _write_scenario(tmp_path, "fault='stop', baseline_s=3000")
+    process = subprocess.Popen(
+        _gameday_cmd(fleet, tmp_path, scenario), cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("] baseline " in x for x in lines), timeout=90, what="the baseline")
+        process.send_signal(signal.SIGTERM)  # a cancelled pipeline: to the gameday command
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    reader.join(timeout=5)
+    assert code == 130, "".join(lines)[-3000:]
+
+    def leftovers() -> list[str]:
+        found = subprocess.run(
+            ["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False
+        )
+        return found.stdout.split()
+
+    wait_for(lambda: not leftovers(), timeout=20, what="Locust and the probes to be gone")
+
+
+def test_no_matching_experiment_is_bad_input(fleet, tmp_path: Path) -> None:
+    run = gameday(fleet, tmp_path, "-k", "no_such_experiment")
+    assert run.returncode == 2
+    assert "no experiment matched" in run.stdout
+
+
+def test_rollback_without_any_journal_is_nothing_to_do(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "flexchaos", "rollback"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0 and "nothing to roll back" in run.stdout
+    explicit = subprocess.run(
+        [sys.executable, "-m", "flexchaos", "rollback", "--journal", "typo.jsonl"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert explicit.returncode == 2 and "does not exist" in explicit.stderr

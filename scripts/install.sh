@@ -6,7 +6,6 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 # The HTML report's generator (npm `allure` 3, pinned in reports/package-lock.json), local to
 # reports/; skipped without npm (`flexchaos report` then says how to get the report otherwise).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -21,3 +22,13 @@ def wait_for(
         time.sleep(interval)
         last = condition()
     return last
+
+
+async def until(condition: Callable[[], T], timeout: float, what: str) -> T:
+    """Async counterpart of wait_for, for tests that drive an event loop themselves."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.005)
+    return value

@@ -21,6 +21,7 @@ from emulator.dataplane.lb_probe import BackendProbe, ProbeSettings
 from emulator.dataplane.load_balancer import LoadBalancer
 from emulator.dataplane.vm_app import VmApp
 from emulator.truth import Truth
+from tests.waiting import until
 
 T = TypeVar("T")
 TEST_TIMEOUT_S = 20.0
@@ -33,16 +34,6 @@ def run(test: Callable[[], Awaitable[T]]) -> T:
         return await asyncio.wait_for(test(), TEST_TIMEOUT_S)
 
     return uvloop.run(bounded())
-
-
-async def until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Async counterpart of tests/waiting.py wait_for: poll, fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.01)
-    return value
 
 
 @asynccontextmanager

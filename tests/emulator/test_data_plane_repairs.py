@@ -5,9 +5,8 @@ SDK and the load balancer, is in test_data_plane.py.)"""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 import uvloop
@@ -16,6 +15,7 @@ from emulator.clock import Clock
 from emulator.models import World
 from emulator.repairs import AutomaticRepairs, batch_size
 from emulator.topology import parse_topology
+from tests.waiting import until
 
 T = TypeVar("T")
 TIME_SCALE = 0.002  # the 600 s grace lasts 1.2 s wall
@@ -26,15 +26,6 @@ def run(body: Callable[[], Awaitable[T]]) -> T:
         return await asyncio.wait_for(body(), 20)
 
     return uvloop.run(bounded())
-
-
-async def until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.01)
-    return value
 
 
 def world(vm_count: int, action: str = "Replace") -> World:

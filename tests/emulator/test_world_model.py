@@ -12,6 +12,7 @@ import pytest
 from emulator.clock import Clock
 from emulator.models import ArmError, World
 from emulator.topology import parse_topology
+from tests.waiting import until
 
 FAST = Clock(0.001)  # a 30 s platform transition lasts 30 ms
 
@@ -25,14 +26,6 @@ def run(test: Callable[[World], Awaitable[Any]], topology: str = "") -> Any:
             await world.close()
 
     return asyncio.run(main())
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 def test_initial_fleet_layout() -> None:
@@ -96,7 +89,7 @@ def test_spot_eviction_with_delete_policy_removes_the_vm() -> None:
         spot = world.vms()[-1]
         world.simulate_eviction(spot.name)
         assert world.truth.events("eviction_scheduled", spot.name)
-        await until(lambda: world.vm(spot.name) is None, "the evicted VM to be deleted")
+        await until(lambda: world.vm(spot.name) is None, 5.0, "the evicted VM to be deleted")
         assert world.truth.events("evicted", spot.name)[0].details["policy"] == "Delete"
         assert world.truth.events("vm_deleted", spot.name)[0].details["address"] == spot.address
         leaving = world.truth.events("power_state", spot.name)[0]

@@ -308,9 +308,7 @@ class Experiment:
         metrics = compute_metrics(
             timeline,
             baseline_instances=self._baseline_count,
-            # Chaos Studio ends its own fault: recovery counts from the injection, as for
-            # faults the platform heals.
-            platform_heals=self.scenario.platform_heals or self.chaos_studio,
+            platform_heals=self.scenario.platform_heals,
         )
         self.outcome.metrics = metrics
         verdict = judge(self.targets, metrics.as_measurements(), time_scale=self.fleet.time_scale)
@@ -383,7 +381,7 @@ class Experiment:
                     self.write(f"  [{self.scenario.name}] abort: {reason}; cancelling")
                     break
                 time.sleep(self._observation.tick_s)
-            self.event("revert", detail=f"Chaos Studio execution {status or 'ended'}")
+            ended_at = time.time()
             result = (
                 self._chaos.cancel(self._chaos_run)
                 if self.outcome.aborted or time.monotonic() >= deadline
@@ -392,6 +390,13 @@ class Experiment:
         except BaseException:
             self._chaos.cancel(self._chaos_run)
             raise
+        # The service's revert is when it starts the VMs again: seen in the capacity samples
+        # (the execution reads Running until they are back, so its status cannot tell).
+        restarted = self.restart_seen(set(self._chaos_run.vms), self._chaos_run.requested_at)
+        self.event(
+            "revert", at=restarted or ended_at,
+            detail="Chaos Studio started the VMs" if restarted else f"execution {status}",
+        )  # fmt: skip
         self.event("reverted", detail=f"Chaos Studio execution {result.status}")
         self.write(f"  [{self.scenario.name}] Chaos Studio execution ended: {result.status}")
 
@@ -417,10 +422,26 @@ class Experiment:
     def build_timeline(self) -> Timeline:
         return self._observation.timeline(self.outcome.events)
 
-    def event(self, kind: str, vm: str | None = None, detail: str | None = None) -> None:
+    def restart_seen(self, vms: set[str], since: float) -> float | None:
+        """The first capacity sample after `since` that shows one of `vms` starting again
+        after it was seen down; None when the samples do not show it."""
+        frame = self._observation.capacity.frame()
+        frame = frame[(frame["time"] >= since) & frame["instance"].isin(vms)]
+        down = frame[~frame["running"].astype(bool)]
+        if down.empty:
+            return None
+        back = frame[
+            (frame["time"] > down["time"].min())
+            & frame["power_state"].isin(["starting", "running"])
+        ]
+        return float(back["time"].min()) if not back.empty else None
+
+    def event(
+        self, kind: str, vm: str | None = None, detail: str | None = None, at: float | None = None
+    ) -> None:
         self.outcome.events.append(
-            {"time": time.time(), "kind": kind, "fault": self.scenario.fault, "vm": vm,
-             "detail": detail}
+            {"time": time.time() if at is None else at, "kind": kind,
+             "fault": self.scenario.fault, "vm": vm, "detail": detail}
         )  # fmt: skip
 
     @staticmethod

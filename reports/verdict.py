@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from reports.targets import SPECS, Targets
+from reports.targets import SPECS, Targets, TargetSpec
 
 State = Literal["passed", "failed", "broken"]
 
@@ -239,44 +239,18 @@ def judge(
     for spec, limit in targets.specs():
         raw = measured.get(spec.metric)
         value = _finite(raw)
-        clock: Literal["platform", ""] = "platform" if spec.platform_time else ""
         if value is None:
             reason = (
                 f"no measurement of {spec.metric}"
                 if raw is None
                 else f"measurement of {spec.metric} is not a number ({raw!r})"
             )
-            rows.append(
-                VerdictRow(
-                    spec.key,
-                    spec.metric,
-                    spec.comparison,
-                    limit,
-                    None,
-                    spec.unit,
-                    False,
-                    clock,
-                    None,
-                    reason,
-                )
-            )
+            rows.append(_row(spec, limit, reason=reason))
             continue
-        wall = value if spec.platform_time else None
         judged = value / time_scale if spec.platform_time else value
         passed = judged >= limit if spec.bound == "min" else judged <= limit
-        rows.append(
-            VerdictRow(
-                spec.key,
-                spec.metric,
-                spec.comparison,
-                limit,
-                judged,
-                spec.unit,
-                passed,
-                clock,
-                wall,
-            )
-        )
+        wall = value if spec.platform_time else None
+        rows.append(_row(spec, limit, judged, passed, wall))
     state: State = "passed" if all(row.passed for row in rows) else "failed"
     verdict = Verdict(
         experiment=targets.experiment,
@@ -299,18 +273,7 @@ def broken(
 ) -> Verdict:
     """The verdict of an experiment whose steady state did not hold: nothing was judged."""
     rows = tuple(
-        VerdictRow(
-            spec.key,
-            spec.metric,
-            spec.comparison,
-            limit,
-            None,
-            spec.unit,
-            False,
-            "platform" if spec.platform_time else "",
-            None,
-            f"{NOT_JUDGED}: no fault injected",
-        )
+        _row(spec, limit, reason=f"{NOT_JUDGED}: no fault injected")
         for spec, limit in targets.specs()
     )
     return Verdict(
@@ -321,6 +284,22 @@ def broken(
         reason=reason,
         measured={k: _finite(v) for k, v in (measured or {}).items()},
     )
+
+
+def _row(
+    spec: TargetSpec,
+    limit: float,
+    measured: float | None = None,
+    passed: bool = False,
+    wall: float | None = None,
+    reason: str = "",
+) -> VerdictRow:
+    """One row for a target spec; durations are marked as platform seconds."""
+    clock: Literal["platform", ""] = "platform" if spec.platform_time else ""
+    return VerdictRow(
+        spec.key, spec.metric, spec.comparison, limit, measured, spec.unit, passed, clock, wall,
+        reason,
+    )  # fmt: skip
 
 
 def _with_reason(verdict: Verdict, reason: str) -> Verdict:

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
-
+from fleet.azure_errors import translated
 from fleet.inventory import Instance, Inventory
 from fleet.target import FleetTarget
+from flexchaos.errors import NotFound
 
 IGNORED_KEYS = frozenset(
     {
@@ -42,27 +42,29 @@ def snapshot(target: FleetTarget, *, inventory: Inventory | None = None) -> dict
     """Everything the harness can read about the fleet, as one JSON-serialisable dict."""
     inventory = inventory or Inventory(target)
     compute = target.clients.compute
-    scale_set = inventory.scale_set(require_flexible=False)
+    scale_set = inventory.scale_set()
     vms: dict[str, Any] = {}
     for vm in inventory.raw_vms():
         name = vm["name"]
         try:
-            extensions = compute.virtual_machine_extensions.list(
-                target.resource_group, name
-            ).as_dict()
+            with translated(f"list the extensions of {name}"):
+                extensions = compute.virtual_machine_extensions.list(
+                    target.resource_group, name
+                ).as_dict()
             vm["extensions"] = sorted(
                 extensions.get("value") or [], key=lambda e: str(e.get("name"))
             )
-        except ResourceNotFoundError:  # deleted between the listing and this call
+        except NotFound:  # deleted between the listing and this call
             vm["extensions"] = []
         vms[name] = vm
     load_balancer: dict[str, Any] | None = None
     if target.load_balancer:
         try:
-            load_balancer = target.clients.network.load_balancers.get(
-                target.resource_group, target.load_balancer
-            ).as_dict()
-        except ResourceNotFoundError:
+            with translated(f"read load balancer '{target.load_balancer}'"):
+                load_balancer = target.clients.network.load_balancers.get(
+                    target.resource_group, target.load_balancer
+                ).as_dict()
+        except NotFound:
             load_balancer = {"missing": target.load_balancer}
     return {
         "taken_at": time.time(),

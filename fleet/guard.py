@@ -12,24 +12,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from flexchaos.errors import FlexchaosError
-
-if TYPE_CHECKING:
-    from fleet.inventory import Instance, ScaleSet
-    from fleet.target import FleetTarget
+from fleet.inventory import Instance, ScaleSet
+from fleet.target import FleetTarget
+from flexchaos.errors import FlexchaosError, GuardRefusal
 
 DEFAULT_MAX_UNAVAILABLE = "50%"
 DEFAULT_FLOOR = 0.5
 
 
-class GuardRefusal(FlexchaosError):
-    """The guard said no: `rule` names the rule, the message gives the value."""
-
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(f"guard refused ({rule}): {message}")
-        self.rule = rule
+def require_flexible(scale_set: ScaleSet) -> None:
+    """The first rule, also checked on its own before anything else is read."""
+    if not scale_set.flexible:
+        raise GuardRefusal(
+            "orchestration",
+            f"scale set '{scale_set.name}' uses {scale_set.orchestration_mode} orchestration; "
+            "flexchaos acts only on Flexible scale sets",
+        )
 
 
 def parse_max_unavailable(value: int | str) -> int | str:
@@ -97,15 +96,9 @@ def check(
     limits: GuardLimits,
     *,
     spot_only: bool = False,
-    takes_out: bool = True,
 ) -> GuardVerdict:
     """Raise GuardRefusal on the first broken rule; return the counts when all pass."""
-    if not scale_set.flexible:
-        raise GuardRefusal(
-            "orchestration",
-            f"scale set '{scale_set.name}' uses {scale_set.orchestration_mode} orchestration; "
-            "flexchaos acts only on Flexible scale sets",
-        )
+    require_flexible(scale_set)
     if target.kind == "azure" and target.allow_tag is not None:
         key, value = target.allow_tag
         found = scale_set.tags.get(key)
@@ -142,7 +135,7 @@ def check(
             )
     size = len(instances)
     unavailable_before = sum(1 for i in instances if not i.healthy)
-    newly_out = sum(1 for n in names if members[n].healthy) if takes_out else 0
+    newly_out = sum(1 for n in names if members[n].healthy)
     unavailable_after = unavailable_before + newly_out
     allowed = limits.max_unavailable_count(size)
     if unavailable_after > allowed:

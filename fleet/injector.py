@@ -1,25 +1,30 @@
-"""Inject faults with the journal and the guard, and always revert: the API a run uses.
+"""Inject any fault with the journal and the guard, hold it, and always revert it: the one path
+every fault takes, Chaos Studio's included.
 
     with Injector(target, Journal(path)) as chaos:
         injection = chaos.inject("stop", Selection(count=1))
-        ...                                # hold and observe
+        chaos.hold(injection, wall_s=60, tick_s=1, abort=lambda: None)
         chaos.revert(injection)            # or leave it to the end of the block
 
 Every inject builds the plan (reads only), lets the guard refuse before any mutating call,
-writes and fsyncs one journal entry per VM, then calls the SDK. Leaving the block — normally,
-by an exception, or by SIGINT/SIGTERM — reverts whatever this injector left in.
+writes and fsyncs the fault's journal entries (one per VM, or one per Chaos Studio experiment),
+then calls the fault. Leaving the block — normally, by an exception, or by SIGINT/SIGTERM —
+reverts whatever this injector left in. The injector knows no fault by name: it only calls the
+interface of fleet/faults/base.py.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet.faults import Effect, Fault, HoldEnd, Proof, Seen
 from fleet.guard import GuardLimits
 from fleet.journal import DEFAULT_JOURNAL, Journal, JournalEntry, new_entry
 from fleet.operations import VmOps
@@ -35,12 +40,19 @@ MAX_PARALLEL = 8
 
 @dataclass
 class Injection:
-    """One inject call: its plan, the journal entries written and what each call did."""
+    """One inject call: its plan, the journal entries written and what each inject did.
+
+    requested_at is when the first call that injects the fault was sent (epoch seconds)."""
 
     plan: Plan
+    requested_at: float = 0.0
     entries: list[JournalEntry] = field(default_factory=list)
-    outcomes: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+    effects: dict[str, Effect] = field(default_factory=dict)  # entry id → effect
+    errors: dict[str, str] = field(default_factory=dict)  # entry's VM (or fault) → error
+
+    @property
+    def fault(self) -> Fault:
+        return self.plan.fault
 
     @property
     def vms(self) -> tuple[str, ...]:
@@ -49,6 +61,13 @@ class Injection:
     @property
     def seed(self) -> int:
         return self.plan.selected.seed
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        """What each inject did, by VM (or by the fault's name for a multi-VM entry)."""
+        return {
+            (e.vm or e.fault): self.effects[e.id].text for e in self.entries if e.id in self.effects
+        }
 
 
 class Injector:
@@ -70,6 +89,7 @@ class Injector:
         self.timeout_s = timeout_s
         self.handle_signals = handle_signals
         self.run = run or uuid.uuid4().hex[:12]
+        self.ops = VmOps(target, timeout_s)
         self._open: list[JournalEntry] = []
         self._stack = ExitStack()
         self._signals: Signals | None = None
@@ -100,48 +120,78 @@ class Injector:
             # original exception through, so an interrupted run still stops.
             print(f"flexchaos: {failed}", file=sys.stderr, flush=True)
 
-    def plan(self, fault: str, selection: Selection | None = None, **options: Any) -> Plan:
-        return build_plan(self.target, fault, selection, options, self.limits)
+    def plan(
+        self,
+        fault: str,
+        selection: Selection | None = None,
+        hold_s: float = 60.0,
+        **options: Any,
+    ) -> Plan:
+        return build_plan(self.target, fault, selection, options, self.limits, hold_s=hold_s)
 
-    def inject(self, fault: str, selection: Selection | None = None, **options: Any) -> Injection:
-        """Plan, guard (raises GuardRefusal with no mutating call), journal, then inject."""
-        plan = self.plan(fault, selection, **options)
+    def inject(
+        self,
+        fault: str | Plan,
+        selection: Selection | None = None,
+        hold_s: float = 60.0,
+        **options: Any,
+    ) -> Injection:
+        """Plan (or take a plan already built), guard (GuardRefusal with no mutating call),
+        journal, then inject. `hold_s` (platform seconds) is the duration of faults that the
+        service ends by itself (Chaos Studio's continuous actions)."""
+        plan = fault if isinstance(fault, Plan) else self.plan(fault, selection, hold_s, **options)
         if plan.refusal is not None:
             raise plan.refusal
-        injection = Injection(plan)
         f = plan.fault
-        ops = VmOps(self.target, self.timeout_s)
-        prepared = {
-            step.vm: f.prepare(ops, step.instance, plan.options)
-            for step in plan.steps
-            if step.instance is not None
-        }
+        intents = f.prepare(self.ops, plan.instances, plan.options, plan.hold_s)
         detail = {"seed": plan.selected.seed, "selection": plan.selected.criteria}
+        injection = Injection(plan, requested_at=time.time())
 
-        def one(vm: str) -> None:
+        def one(vm: str | None, revert: Mapping[str, Any]) -> None:
             entry = new_entry(
-                self.target, f.name, vm, revert=prepared[vm], run=self.run, detail=detail
+                self.target, f.name, vm, revert=dict(revert), run=self.run, detail=detail
             )
             self.journal.record_injected(entry)
             injection.entries.append(entry)
             if f.revertible:
                 self._open.append(entry)
             try:
-                injection.outcomes[vm] = f.inject(ops, vm, prepared[vm])
+                effect = f.inject(self.ops, entry)
+                injection.effects[entry.id] = effect
             except Exception as exc:
-                injection.errors[vm] = str(exc).splitlines()[0]
+                injection.errors[vm or f.name] = str(exc).splitlines()[0]
                 raise
             finally:
                 if not f.revertible:
                     self.journal.record_reverted(entry.id, f"{f.name} has no revert")
 
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(prepared) or 1)) as pool:
-            futures = [pool.submit(one, vm) for vm in prepared]
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(intents) or 1)) as pool:
+            futures = [pool.submit(one, i.vm, i.revert) for i in intents]
             errors = [fut.exception() for fut in futures]
         for error in errors:
             if error is not None:
                 raise error
+        sent = [e.requested_at for e in injection.effects.values() if e.requested_at is not None]
+        if sent:
+            injection.requested_at = min(sent)
         return injection
+
+    def hold(
+        self,
+        injection: Injection,
+        wall_s: float,
+        tick_s: float,
+        abort: Callable[[], str | None] = lambda: None,
+    ) -> HoldEnd:
+        """Keep the fault in for `wall_s` (or until it ends by itself), checking `abort`."""
+        deadline = time.monotonic() + wall_s
+        return injection.fault.hold(self.ops, injection, deadline, tick_s, abort)
+
+    def prove(self, injection: Injection, seen: Sequence[Seen]) -> Proof:
+        return injection.fault.prove(injection, seen)
+
+    def reverted_at(self, injection: Injection, seen: Sequence[Seen]) -> float | None:
+        return injection.fault.reverted_at(injection, seen)
 
     def revert(self, injection: Injection | None = None) -> list[RevertResult]:
         """Revert this injector's open entries (of one injection, or all of them)."""

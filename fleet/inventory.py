@@ -13,11 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
-
-from fleet.guard import GuardRefusal
+from fleet.azure_errors import translated
 from fleet.target import FleetTarget
-from flexchaos.errors import FlexchaosError
+from flexchaos.errors import NotFound
 
 HEALTH_EXTENSION_TYPES = ("ApplicationHealthLinux", "ApplicationHealthWindows")
 HEALTH_EXTENSION_PUBLISHER = "Microsoft.ManagedServices"
@@ -189,34 +187,33 @@ class Inventory:
     def __init__(self, target: FleetTarget) -> None:
         self.target = target
 
-    def scale_set(self, *, require_flexible: bool = True) -> ScaleSet:
-        """GET the scale set: a missing set is a one-line error, a Uniform set is refused."""
+    def scale_set(self) -> ScaleSet:
+        """GET the scale set: a missing set is a one-line error (fleet.guard refuses Uniform)."""
         t = self.target
         try:
-            body = t.clients.compute.virtual_machine_scale_sets.get(t.resource_group, t.scale_set)
-        except ResourceNotFoundError as exc:
-            raise FlexchaosError(
+            with translated(f"read scale set '{t.scale_set}'"):
+                body = t.clients.compute.virtual_machine_scale_sets.get(
+                    t.resource_group, t.scale_set
+                )
+        except NotFound as exc:
+            raise NotFound(
                 f"scale set '{t.scale_set}' not found in resource group '{t.resource_group}' "
-                f"(subscription {t.subscription_id}); check the scale set and resource group names"
+                f"(subscription {t.subscription_id}); check the scale set and resource group names",
+                status=404,
+                code=exc.code,
             ) from exc
-        scale_set = ScaleSet.from_wire(body.as_dict())
-        if require_flexible and not scale_set.flexible:
-            raise GuardRefusal(
-                "orchestration",
-                f"scale set '{t.scale_set}' uses {scale_set.orchestration_mode} orchestration; "
-                "flexchaos acts only on Flexible scale sets",
-            )
-        return scale_set
+        return ScaleSet.from_wire(body.as_dict())
 
     def raw_vms(self, *, expand_instance_view: bool = True) -> list[dict[str, Any]]:
         """One listing of the set's VMs (the SDK follows nextLink: one GET per page)."""
         t = self.target
-        pages = t.clients.compute.virtual_machines.list(
-            t.resource_group,
-            filter=vm_filter(t.scale_set_id),
-            expand="instanceView" if expand_instance_view else None,
-        )
-        return [vm.as_dict() for vm in pages]
+        with translated(f"list the VMs of scale set '{t.scale_set}'"):
+            pages = t.clients.compute.virtual_machines.list(
+                t.resource_group,
+                filter=vm_filter(t.scale_set_id),
+                expand="instanceView" if expand_instance_view else None,
+            )
+            return [vm.as_dict() for vm in pages]
 
     def sample(self) -> Sample:
         taken = time.time()

@@ -1,8 +1,9 @@
-"""Per-VM calls through the SDK, each bounded by a deadline.
+"""Per-VM calls through the SDK, each bounded by a deadline and translated to our errors.
 
 Every long-running operation waits with `poller.result(timeout=...)` and then checks that the
 poller is done (the SDK returns silently on timeout); every poll of a VM's state is bounded in
-time. Flexible sets have no batch power operations, so each call names one VM.
+time. Flexible sets have no batch power operations, so each call names one VM. azure.core's
+exceptions become flexchaos's (fleet/azure_errors.py): NotFound, VmGone, AzureCallFailed.
 """
 
 from __future__ import annotations
@@ -11,26 +12,18 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.polling import LROPoller
 from azure.mgmt.compute import models
 
+from fleet.azure_errors import translated
 from fleet.inventory import TRANSITIONAL_POWER_STATES, is_health_extension, power_state
 from fleet.target import FleetTarget
-from flexchaos.errors import FlexchaosError
+from flexchaos.errors import AzureCallFailed, NotFound, OperationTimeout, VmGone
 
 EMULATOR_TIMEOUT_S = 60.0
 AZURE_TIMEOUT_S = 1800.0
 CONFLICT_RETRIES = 5
 EVICTION_WINDOW_S = 300.0
-
-
-class VmGone(FlexchaosError):
-    """The VM was deleted (a Replace repair, a Delete eviction) while we worked on it."""
-
-
-class OperationTimeout(FlexchaosError):
-    """An operation did not complete within its deadline."""
 
 
 def default_timeout(target: FleetTarget) -> float:
@@ -59,8 +52,9 @@ class VmOps:
     def power_state(self, vm: str) -> str | None:
         """The VM's power state, or None when the VM no longer exists."""
         try:
-            view = self.vms.instance_view(self.rg, vm).as_dict()
-        except ResourceNotFoundError:
+            with translated(f"read the instance view of {vm}"):
+                view = self.vms.instance_view(self.rg, vm).as_dict()
+        except NotFound:
             return None
         return power_state(view.get("statuses") or [])
 
@@ -94,8 +88,14 @@ class VmOps:
         return state
 
     def extensions(self, vm: str) -> list[dict[str, Any]]:
-        result = self.exts.list(self.rg, vm).as_dict()
+        with translated(f"list the extensions of {vm}"):
+            result = self.exts.list(self.rg, vm).as_dict()
         return list(result.get("value") or [])
+
+    def extension(self, vm: str, name: str) -> dict[str, Any]:
+        """One extension resource (wire format); NotFound when it or the VM is not there."""
+        with translated(f"read extension {name} of {vm}"):
+            return dict(self.exts.get(self.rg, vm, name).as_dict())
 
     def health_extension(self, vm: str) -> dict[str, Any] | None:
         """The VM's Application Health extension resource (wire format), or None."""
@@ -106,7 +106,8 @@ class VmOps:
 
     # --- writes ----------------------------------------------------------------------------
     def finish(self, poller: LROPoller[Any], what: str) -> Any:
-        result = poller.result(timeout=self.timeout_s)
+        with translated(what):
+            result = poller.result(timeout=self.timeout_s)
         if not poller.done():
             raise OperationTimeout(
                 f"{what} did not complete within {self.timeout_s:.0f} s; it may still be running"
@@ -118,46 +119,54 @@ class VmOps:
         for attempt in range(CONFLICT_RETRIES):
             try:
                 return call()
-            except ResourceNotFoundError:
+            except NotFound:
                 if self.power_state(vm) is None:
-                    raise VmGone(f"{vm} no longer exists") from None
+                    raise VmGone(f"{vm} no longer exists", status=404) from None
                 raise
-            except HttpResponseError as exc:
-                if exc.status_code != 409 or attempt == CONFLICT_RETRIES - 1:
+            except AzureCallFailed as exc:
+                if exc.status != 409 or attempt == CONFLICT_RETRIES - 1:
                     raise
                 if self.wait_stable(vm) is None:  # the operation in progress deleted it
-                    raise VmGone(f"{vm} no longer exists") from None
+                    raise VmGone(f"{vm} no longer exists", status=404) from None
                 time.sleep(self.target.poll_interval_s)
         return None
 
+    def run(self, begin: Callable[[], LROPoller[Any]], what: str) -> Any:
+        """Begin a long-running operation and wait for it, both translated."""
+        with translated(what):
+            poller = begin()
+        return self.finish(poller, what)
+
     def power_off(self, vm: str, skip_shutdown: bool = False) -> None:
-        self.finish(
-            self.vms.begin_power_off(self.rg, vm, skip_shutdown=skip_shutdown), f"power off {vm}"
+        self.run(
+            lambda: self.vms.begin_power_off(self.rg, vm, skip_shutdown=skip_shutdown),
+            f"power off {vm}",
         )
 
     def deallocate(self, vm: str) -> None:
-        self.finish(self.vms.begin_deallocate(self.rg, vm), f"deallocate {vm}")
+        self.run(lambda: self.vms.begin_deallocate(self.rg, vm), f"deallocate {vm}")
 
     def start(self, vm: str) -> None:
         self._retry_conflicts(
-            lambda: self.finish(self.vms.begin_start(self.rg, vm), f"start {vm}"), vm
+            lambda: self.run(lambda: self.vms.begin_start(self.rg, vm), f"start {vm}"), vm
         )
 
     def restart(self, vm: str) -> None:
-        self.finish(self.vms.begin_restart(self.rg, vm), f"restart {vm}")
+        self.run(lambda: self.vms.begin_restart(self.rg, vm), f"restart {vm}")
 
     def redeploy(self, vm: str) -> None:
-        self.finish(self.vms.begin_redeploy(self.rg, vm), f"redeploy {vm}")
+        self.run(lambda: self.vms.begin_redeploy(self.rg, vm), f"redeploy {vm}")
 
     def simulate_eviction(self, vm: str) -> None:
-        self.vms.simulate_eviction(self.rg, vm)
+        with translated(f"simulate the eviction of {vm}"):
+            self.vms.simulate_eviction(self.rg, vm)
 
     def put_extension(self, vm: str, name: str, location: str, properties: dict[str, Any]) -> None:
         """PUT the whole extension (settings replaced, not merged), waiting for completion."""
         body = models.VirtualMachineExtension({"location": location, "properties": properties})
         self._retry_conflicts(
-            lambda: self.finish(
-                self.exts.begin_create_or_update(self.rg, vm, name, body),
+            lambda: self.run(
+                lambda: self.exts.begin_create_or_update(self.rg, vm, name, body),
                 f"update extension {name} on {vm}",
             ),
             vm,

@@ -6,14 +6,16 @@ injection builds the very same plan and then carries it out, so what was shown i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.faults import Fault, fault
-from fleet.guard import GuardLimits, GuardRefusal, GuardVerdict, check
+from fleet.guard import GuardLimits, GuardVerdict, check
 from fleet.inventory import Instance, Inventory, Sample, ScaleSet
 from fleet.selection import Selected, Selection, select
 from fleet.target import FleetTarget
+from flexchaos.errors import GuardRefusal
 
 
 @dataclass(frozen=True)
@@ -33,15 +35,21 @@ class Plan:
     options: dict[str, Any] = field(hash=False)
     selected: Selected
     steps: list[Step] = field(hash=False)
+    shared_calls: list[str] = field(hash=False)
     scale_set: ScaleSet
     sample: Sample
     limits: GuardLimits
     verdict: GuardVerdict | None
     refusal: GuardRefusal | None
+    hold_s: float
 
     @property
     def allowed(self) -> bool:
         return self.refusal is None
+
+    @property
+    def instances(self) -> list[Instance]:
+        return [step.instance for step in self.steps if step.instance is not None]
 
     def text(self) -> str:
         f = self.fault
@@ -67,7 +75,10 @@ class Plan:
             lines.append(f"  - {step.vm}{where}")
             lines += [f"      inject: {c}" for c in step.inject]
             lines += [f"      revert: {c}" for c in step.revert] or ["      revert: none"]
-        lines.append("  journal: an entry is written and fsynced before each inject")
+        if self.shared_calls:
+            lines.append("  calls, in order:")
+            lines += [f"    {c}" for c in self.shared_calls]
+        lines.append("  journal: an entry is written and fsynced before any mutating call")
         return "\n".join(lines)
 
 
@@ -75,9 +86,10 @@ def build_plan(
     target: FleetTarget,
     fault_name: str,
     selection: Selection | None = None,
-    options: dict[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
     limits: GuardLimits | None = None,
     *,
+    hold_s: float = 60.0,
     inventory: Inventory | None = None,
 ) -> Plan:
     """Read the fleet and work out the plan; never mutates anything."""
@@ -85,27 +97,22 @@ def build_plan(
     opts = f.check_options(options or {})
     inventory = inventory or Inventory(target)
     limits = limits or GuardLimits()
-    scale_set = inventory.scale_set(require_flexible=False)
+    scale_set = inventory.scale_set()
     sample = inventory.sample()
-    selected = select(sample.instances, f.selection(opts, selection or Selection()))
+    selected = select(sample.instances, f.takes_out(opts, selection or Selection()))
     refusal: GuardRefusal | None = None
     verdict: GuardVerdict | None = None
     try:
         verdict = check(
-            target,
-            scale_set,
-            sample.instances,
-            f.name,
-            selected.names,
-            limits,
+            target, scale_set, sample.instances, f.name, selected.names, limits,
             spot_only=f.spot_only,
-        )
+        )  # fmt: skip
     except GuardRefusal as exc:
         refusal = exc
     members = sample.by_name()
-    rg = target.resource_group
-    steps = [
-        Step(vm, members.get(vm), f.inject_calls(rg, vm, opts), f.revert_calls(rg, vm, opts))
-        for vm in selected.names
-    ]
-    return Plan(target, f, opts, selected, steps, scale_set, sample, limits, verdict, refusal)
+    calls = f.plan_calls(target, selected.names, opts, hold_s)
+    steps = [Step(vm, members.get(vm), *calls.per_vm.get(vm, ([], []))) for vm in selected.names]
+    return Plan(
+        target, f, opts, selected, steps, calls.shared, scale_set, sample, limits, verdict,
+        refusal, hold_s,
+    )  # fmt: skip

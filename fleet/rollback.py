@@ -1,7 +1,7 @@
 """Revert whatever the journal says is still in: the engine of `flexchaos rollback`.
 
-Each open entry is looked up by its revert kind (fleet/reverts.py), reverted with only what
-the entry carries, and closed with a "reverted" record saying what was done. Reverts are
+Each open entry is looked up by its fault (the registry of fleet/faults), reverted with only
+what the entry carries, and closed with a "reverted" record saying what was done. Reverts are
 idempotent and look at the fleet first, so running rollback twice does nothing the second
 time; a VM deleted or replaced meanwhile is reported and its entry closed.
 """
@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from azure.core.exceptions import ServiceRequestError
-
+from fleet.faults import for_journal_kind
+from fleet.faults.base import GONE
 from fleet.journal import Journal, JournalEntry
-from fleet.reverts import revert_for
+from fleet.operations import VmOps
+from flexchaos.errors import Unreachable, VmGone
 
 MAX_PARALLEL = 8
 
@@ -39,14 +40,16 @@ def revert_entry(
     journal: Journal, entry: JournalEntry, timeout_s: float | None = None
 ) -> RevertResult:
     """Revert one entry and close it; failures leave it open for the next rollback."""
-    fn = revert_for(entry.fault)
-    if fn is None:
-        return RevertResult(entry, f"no revert registered for kind {entry.fault!r}", False)
+    fault = for_journal_kind(entry.fault)
+    if fault is None:
+        return RevertResult(entry, f"no fault named {entry.fault!r} knows how to revert it", False)
     try:
-        outcome = fn(entry, timeout_s)
-    except ServiceRequestError as exc:
+        outcome = fault.revert(VmOps(entry.fleet(), timeout_s), entry)
+    except VmGone:  # deleted while we reverted (a Replace repair): nothing left to revert
+        outcome = GONE
+    except Unreachable as exc:
         if entry.target.get("kind") != "emulator":  # Azure unreachable: keep it for later
-            return RevertResult(entry, f"{type(exc).__name__}: {exc}".splitlines()[0], False)
+            return RevertResult(entry, str(exc).splitlines()[0], False)
         # An emulator that is gone took its VMs with it: there is nothing left to revert.
         outcome = (
             f"the emulator at {entry.target.get('arm_url')} is no longer running; "

@@ -15,15 +15,9 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+from flexchaos.errors import Interrupted
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class Interrupted(BaseException):
-    """A signal arrived while a fault was in; unwinds to the reverts."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
-        self.signum = signum
 
 
 class Signals:

@@ -83,10 +83,6 @@ class FleetTarget:
         return Clients(self.endpoint, self.subscription_id)
 
     @property
-    def is_emulator(self) -> bool:
-        return self.kind == "emulator"
-
-    @property
     def poll_interval_s(self) -> float:
         """How often to re-read a VM while waiting: fast on the emulator, gentle on Azure."""
         return 0.05 if self.endpoint.is_emulator else 5.0
@@ -129,7 +125,3 @@ class FleetTarget:
             allow_tag=(str(tag[0]), str(tag[1])) if tag else None,
             kind=data.get("kind", "azure"),
         )
-
-    def key(self) -> tuple[str, str, str, str]:
-        """Identity of the fleet, used to group journal entries."""
-        return (self.endpoint.arm_url, self.subscription_id, self.resource_group, self.scale_set)

@@ -1,4 +1,4 @@
-"""One experiment from preflight to postflight, as ../shared/DESIGN.md lays out its lifecycle.
+"""One experiment from preflight to postflight, as docs/design.md lays out its lifecycle.
 
     preflight → steady state → inject → hold (abort conditions) → revert → recover → judge
     → postflight
@@ -6,7 +6,9 @@
 Data flows one way: the fleet injects through the SDK, the probes and Locust record what users
 and the control plane saw, the timeline merges them, the metrics and the verdict are computed
 from the timeline, and the report shows them. Faults are journaled before they are injected
-and reverted in finally blocks and on SIGINT/SIGTERM (fleet.injector.Injector).
+and reverted in finally blocks and on SIGINT/SIGTERM (fleet.injector.Injector). The lifecycle
+knows no fault by name: every fault, Chaos Studio's included, goes through the injector and the
+interface of fleet/faults/base.py (plan, inject, hold, revert, prove, reverted_at).
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fleet.chaos_studio import ChaosRun, ChaosStudioShutdown
+import pandas as pd
+
 from fleet.evidence import Drift, drift, snapshot
-from fleet.guard import GuardLimits
+from fleet.faults import Proof, Seen
+from fleet.guard import GuardLimits, require_flexible
 from fleet.injector import Injection, Injector
 from fleet.inventory import Inventory
 from fleet.journal import Journal
 from fleet.plan import Plan, build_plan
+from fleet.selection import Selection
 from fleet.target import FleetTarget
 from flexchaos.observation import Observation
 from flexchaos.scenario import Scenario
@@ -37,7 +42,6 @@ from reports.verdict import Verdict, VerdictRow, broken, judge
 CAPACITY_TICK_PLATFORM_S = 5.0  # one inventory listing per tick; Azure's probe interval
 MIN_CAPACITY_TICK_S = 0.1  # wall: never list faster than this
 TAIL_S = 1.5  # wall seconds of traffic after recovery, so a disruption can be seen to end
-CHAOS_STUDIO_FAULT = "chaos-shutdown"  # a VM shutdown run as an Azure Chaos Studio experiment
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Outcome:
     drift: Drift | None = None
     load_dir: Path | None = None  # Locust's own output (stats CSV, JSON totals)
     aborted: str | None = None
+    proof: Proof | None = None  # what the observations show about whether the fault landed
     events: list[dict[str, Any]] = field(default_factory=list)
     work_dir: Path | None = None
 
@@ -114,8 +119,6 @@ class Experiment:
         self.outcome = Outcome(scenario, work_dir=self.work_dir)
         self._inventory = Inventory(fleet.target)
         self._baseline_count = 0
-        self._chaos: ChaosStudioShutdown | None = None
-        self._chaos_run: ChaosRun | None = None
 
     # -- the lifecycle ---------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -141,7 +144,7 @@ class Experiment:
                     self.inject(injector)
                 with self.step("Hold and observe (abort conditions every tick)"):
                     progress.set_phase("hold")
-                    self.hold()
+                    self.hold(injector)
                 if not self.scenario.platform_heals:
                     with self.step("Revert what the harness did"):
                         progress.set_phase("revert")
@@ -161,20 +164,18 @@ class Experiment:
 
     def preflight(self) -> None:
         """Read-only: resolve and check the scale set, plan (the guard runs here), evidence."""
-        self._inventory.scale_set()  # missing or Uniform: one clear error, nothing touched
+        # missing or Uniform: one clear error, nothing touched
+        require_flexible(self._inventory.scale_set())
         selection = self.scenario.selection
         if self.options.seed is not None and selection.seed is None:
             selection = replace(selection, seed=self.options.seed)
         plan = build_plan(
-            self.fleet.target, self.planned_fault, selection, self.planned_options,
-            self.options.limits, inventory=self._inventory,
+            self.fleet.target, self.scenario.fault, selection, self.scenario.options,
+            self.options.limits, hold_s=self.scenario.hold_s, inventory=self._inventory,
         )  # fmt: skip
         self.outcome.plan = plan
         if plan.refusal is not None:
             raise plan.refusal
-        self._selection = selection.__class__(
-            names=plan.selected.names, seed=plan.selected.seed
-        )  # inject exactly the VMs the plan names
         self.outcome.evidence_before = snapshot(self.fleet.target, inventory=self._inventory)
         self._baseline_count = len(self.outcome.evidence_before["vms"])
 
@@ -182,12 +183,6 @@ class Experiment:
         """Print the plan and run only the probes for the baseline window; mutate nothing."""
         assert self.outcome.plan is not None
         self.write(self.outcome.plan.text())
-        if self.chaos_studio:
-            self.write("  through Chaos Studio instead of the calls above:")
-            for call in self._chaos_studio().calls(
-                self.outcome.plan.selected.names, self.scenario.hold_s, self.abrupt
-            ):
-                self.write(f"    {call}")
         with self.observe() as observation:
             progress = observation.progress
             progress.set_phase("dry-run")
@@ -222,34 +217,45 @@ class Experiment:
             self.event("abort", detail="steady state did not hold")
 
     def inject(self, injector: Injector) -> None:
+        """Inject exactly the plan that preflight built and showed (the guard runs again)."""
         if self.outcome.verdict is not None:  # broken steady state: never inject
             return
-        if self.chaos_studio:
-            self.inject_chaos_studio()
-            return
-        self.event("inject", vm=",".join(self._selection.names))
-        self.outcome.injection = injector.inject(
-            self.scenario.fault, self._selection, **self.scenario.options
+        assert self.outcome.plan is not None
+        plan = build_plan(
+            self.fleet.target, self.scenario.fault, self.planned_selection(),
+            self.scenario.options, self.options.limits, hold_s=self.scenario.hold_s,
+            inventory=self._inventory,
+        )  # fmt: skip
+        injection = injector.inject(plan)
+        self.outcome.injection = injection
+        # the failover clock starts when the injecting call was sent, not before the guard's reads
+        self.event("inject", vm=",".join(injection.vms), at=injection.requested_at)
+        self.event(
+            "injected", vm=",".join(injection.vms), detail="; ".join(injection.outcomes.values())
         )
-        self.event("injected", vm=",".join(self.outcome.injection.vms))
 
-    def hold(self) -> None:
-        """Observe for the hold time; abort conditions end it early."""
-        if self._chaos_run is not None:
-            self.hold_chaos_studio()
+    def planned_selection(self) -> Selection:
+        """The VMs the preflight plan named, by name (the seed is kept for the record)."""
+        assert self.outcome.plan is not None
+        selected = self.outcome.plan.selected
+        return Selection(names=selected.names, seed=selected.seed)
+
+    def hold(self, injector: Injector) -> None:
+        """Observe for the hold time (or until the fault ends by itself); abort conditions end
+        it early."""
+        injection = self.outcome.injection
+        if injection is None:
             return
-        if self.outcome.injection is None:
-            return
-        deadline = time.monotonic() + self.fleet.wall(self.scenario.hold_s)
-        tick = self._observation.tick_s
-        while time.monotonic() < deadline:
-            reason = self.abort_reason()
-            if reason:
-                self.outcome.aborted = reason
-                self.event("abort", detail=reason)
-                self.write(f"  [{self.scenario.name}] abort: {reason}")
-                return
-            time.sleep(min(tick, max(0.0, deadline - time.monotonic())))
+        end = injector.hold(
+            injection, self.fleet.wall(self.scenario.hold_s), self._observation.tick_s,
+            self.abort_reason,
+        )  # fmt: skip
+        if end.aborted:
+            self.outcome.aborted = end.aborted
+            self.event("abort", detail=end.aborted)
+            self.write(f"  [{self.scenario.name}] abort: {end.aborted}")
+        elif end.detail:
+            self.write(f"  [{self.scenario.name}] {end.detail}")
 
     def abort_reason(self) -> str | None:
         probe = self._observation.traffic.frame()
@@ -270,17 +276,17 @@ class Experiment:
         return None
 
     def revert(self, injector: Injector) -> None:
-        if self._chaos_run is not None:
-            return  # Chaos Studio ends its own fault; hold_chaos_studio waited for it
-        if self.outcome.injection is None:
+        injection = self.outcome.injection
+        if injection is None:
             return
-        self.event("revert")
-        injector.revert(self.outcome.injection)
-        self.event("reverted")
+        at = injector.reverted_at(injection, self.seen())  # a fault that ended by itself
+        self.event("revert", at=at)
+        results = injector.revert(injection)
+        self.event("reverted", detail="; ".join(r.outcome for r in results) or None)
 
     def recover(self) -> None:
         """Wait until healthy capacity is back to baseline, or the recovery limit passes."""
-        if self.outcome.injection is None and self._chaos_run is None:
+        if self.outcome.injection is None:
             return
         deadline = time.monotonic() + self.fleet.wall(self.scenario.recovery_limit_s)
         capacity = self._observation.capacity
@@ -305,6 +311,11 @@ class Experiment:
         timeline.write(self.work_dir / "timeline")
         if self.outcome.verdict is not None:  # broken: nothing to judge
             return
+        if self.outcome.injection is not None:
+            proof = self.outcome.injection.fault.prove(self.outcome.injection, self.seen())
+            self.outcome.proof = proof
+            landed = "fault landed" if proof.proved else "fault NOT shown to have landed"
+            self.write(f"  [{self.scenario.name}] {landed}: {proof.evidence}")
         metrics = compute_metrics(
             timeline,
             baseline_instances=self._baseline_count,
@@ -328,78 +339,6 @@ class Experiment:
         if self.outcome.evidence_before is not None:
             self.outcome.drift = drift(self.outcome.evidence_before, after)
 
-    # -- Chaos Studio: the service injects and ends the fault -----------------------------------
-    @property
-    def chaos_studio(self) -> bool:
-        return self.scenario.fault == CHAOS_STUDIO_FAULT
-
-    @property
-    def planned_fault(self) -> str:
-        """A Chaos Studio shutdown is planned and guarded as the stop it performs."""
-        return "stop" if self.chaos_studio else self.scenario.fault
-
-    @property
-    def planned_options(self) -> dict[str, Any]:
-        if self.chaos_studio:
-            return {"skip_shutdown": self.abrupt}
-        return self.scenario.options
-
-    @property
-    def abrupt(self) -> bool:
-        return bool(self.scenario.options.get("abrupt", False))
-
-    def _chaos_studio(self) -> ChaosStudioShutdown:
-        return ChaosStudioShutdown(
-            self.fleet.target, Journal(self.options.journal), self.options.limits,
-            run=self.scenario.name, handle_signals=False,
-        )  # fmt: skip
-
-    def inject_chaos_studio(self) -> None:
-        self._chaos = self._chaos_studio()
-        self.event("inject", vm=",".join(self._selection.names))
-        self._chaos_run = self._chaos.start(
-            list(self._selection.names), self.scenario.hold_s, self.abrupt
-        )
-        self.event(
-            "injected", vm=",".join(self._chaos_run.vms), detail=self._chaos_run.execution_id
-        )
-
-    def hold_chaos_studio(self) -> None:
-        """Watch the execution until it ends; an abort condition cancels it."""
-        assert self._chaos is not None and self._chaos_run is not None
-        deadline = time.monotonic() + self.fleet.wall(self.scenario.hold_s) + 60
-        status = ""
-        try:
-            while time.monotonic() < deadline:
-                status = self._chaos.status(self._chaos_run)
-                if status.lower() not in ("running", "preprocessingqueued", "waitingtostart"):
-                    break
-                reason = self.abort_reason()
-                if reason:
-                    self.outcome.aborted = reason
-                    self.event("abort", detail=reason)
-                    self.write(f"  [{self.scenario.name}] abort: {reason}; cancelling")
-                    break
-                time.sleep(self._observation.tick_s)
-            ended_at = time.time()
-            result = (
-                self._chaos.cancel(self._chaos_run)
-                if self.outcome.aborted or time.monotonic() >= deadline
-                else self._chaos.wait(self._chaos_run)
-            )
-        except BaseException:
-            self._chaos.cancel(self._chaos_run)
-            raise
-        # The service's revert is when it starts the VMs again: seen in the capacity samples
-        # (the execution reads Running until they are back, so its status cannot tell).
-        restarted = self.restart_seen(set(self._chaos_run.vms), self._chaos_run.requested_at)
-        self.event(
-            "revert", at=restarted or ended_at,
-            detail="Chaos Studio started the VMs" if restarted else f"execution {status}",
-        )  # fmt: skip
-        self.event("reverted", detail=f"Chaos Studio execution {result.status}")
-        self.write(f"  [{self.scenario.name}] Chaos Studio execution ended: {result.status}")
-
     # -- observation -----------------------------------------------------------------------------
     def observe(self) -> Observation:
         """Locust, the traffic probe, the capacity probe and live progress, for this run."""
@@ -422,19 +361,22 @@ class Experiment:
     def build_timeline(self) -> Timeline:
         return self._observation.timeline(self.outcome.events)
 
-    def restart_seen(self, vms: set[str], since: float) -> float | None:
-        """The first capacity sample after `since` that shows one of `vms` starting again
-        after it was seen down; None when the samples do not show it."""
+    def seen(self) -> list[Seen]:
+        """The capacity samples as the faults read them: each VM's state per sample, and
+        "deleted" for a VM of the baseline that a sample no longer lists."""
         frame = self._observation.capacity.frame()
-        frame = frame[(frame["time"] >= since) & frame["instance"].isin(vms)]
-        down = frame[~frame["running"].astype(bool)]
-        if down.empty:
-            return None
-        back = frame[
-            (frame["time"] > down["time"].min())
-            & frame["power_state"].isin(["starting", "running"])
-        ]
-        return float(back["time"].min()) if not back.empty else None
+        if frame.empty:
+            return []
+        baseline = set((self.outcome.evidence_before or {}).get("vms", {}))
+        seen: list[Seen] = []
+        for when, sample in frame.groupby("time", sort=True):
+            listed = set(sample["instance"])
+            seen += [
+                Seen(float(when), str(row.instance), str(row.power_state), _text(row.health_state))
+                for row in sample.itertuples(index=False)
+            ]
+            seen += [Seen(float(when), vm, "deleted", None) for vm in sorted(baseline - listed)]
+        return seen
 
     def event(
         self, kind: str, vm: str | None = None, detail: str | None = None, at: float | None = None
@@ -448,3 +390,7 @@ class Experiment:
     def wait_wall(seconds: float) -> None:
         """Let the fleet and the probes run for a wall duration (bounded by its argument)."""
         time.sleep(max(0.0, seconds))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)  # type: ignore[arg-type]

@@ -27,9 +27,8 @@ from typing import Any
 import pytest
 
 from fleet.guard import GuardLimits
-from fleet.signals import Interrupted
 from fleet.target import FleetTarget
-from flexchaos.errors import FlexchaosError
+from flexchaos.errors import FlexchaosError, Interrupted
 from flexchaos.lifecycle import Experiment, Fleet, Outcome, RunOptions
 from flexchaos.scenario import Scenario
 from flexchaos.settings import Settings, add_options

@@ -9,14 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet.faults import fault as find_fault
 from fleet.selection import Selection
 from flexchaos.errors import FlexchaosError
-
-FAULT_ALIASES = {
-    "zone_down": "zone-down",
-    "break_extension": "break-extension",
-    "chaos_shutdown": "chaos-shutdown",
-}
 
 
 @dataclass(frozen=True)
@@ -38,10 +33,18 @@ class Scenario:
     abort_capacity_floor: float = 0.0  # healthy capacity under this ends the hold early
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fault", FAULT_ALIASES.get(self.fault, self.fault))
+        """Checked when the experiment is collected, before the emulator or anything starts."""
         for name in ("baseline_s", "hold_s", "recovery_limit_s"):
-            if getattr(self, name) <= 0:
-                raise FlexchaosError(f"scenario {self.name}: {name} must be > 0 platform seconds")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise FlexchaosError(
+                    f"scenario {self.name}: {name} must be a number > 0 platform seconds, "
+                    f"got {value!r}"
+                )
+        try:
+            find_fault(self.fault).validate(self.options, self.hold_s)
+        except FlexchaosError as exc:
+            raise FlexchaosError(f"@pytest.mark.chaos on {self.name}: {exc}") from None
 
     @classmethod
     def from_marker(cls, name: str, kwargs: dict[str, Any]) -> Scenario:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from fleet.faults import FAULTS
+from fleet.faults import FAULTS, fault
 from fleet.guard import DEFAULT_FLOOR, DEFAULT_MAX_UNAVAILABLE, GuardLimits
 from fleet.plan import build_plan
 from fleet.selection import Selection
 from flexchaos.commands.fleet_options import add_fleet_arguments, fleet_target, parse_tag
+from flexchaos.errors import FlexchaosError
 
 HELP = "dry run: print the plan of a fault (VMs, calls, reverts, guard) and change nothing"
 
@@ -49,13 +50,21 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fault", required=True, choices=sorted(FAULTS), help="the fault")
+    parser.add_argument(
+        "--fault", required=True, choices=list(FAULTS), metavar="FAULT",
+        help="the fault: " + ", ".join(FAULTS),
+    )  # fmt: skip
     parser.add_argument(
         "--skip-shutdown",
         action="store_true",
         help="stop/zone-down: power off without a graceful shutdown",
     )
+    parser.add_argument("--abrupt", action="store_true", help="chaos-shutdown: abrupt shutdown")
     parser.add_argument("--path", help="break-extension: the failing path to probe")
+    parser.add_argument(
+        "--hold", type=float, default=60.0, metavar="SECONDS",
+        help="hold time in platform seconds (the duration of a Chaos Studio shutdown)",
+    )  # fmt: skip
     add_selection_arguments(parser)
     add_fleet_arguments(parser)
 
@@ -65,7 +74,7 @@ def selection_from(args: argparse.Namespace) -> Selection:
         names=tuple(args.vm),
         count=args.count,
         percent=args.percent,
-        zone=None if args.fault == "zone-down" else args.zone,
+        zone=None if "zone" in fault(args.fault).options else args.zone,
         fault_domain=args.fault_domain,
         priority=args.priority,
         tags=dict(parse_tag(t, "--tag") for t in args.tag),
@@ -74,13 +83,19 @@ def selection_from(args: argparse.Namespace) -> Selection:
 
 
 def options_from(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    if args.fault in ("stop", "zone-down") and args.skip_shutdown:
-        options["skip_shutdown"] = True
-    if args.fault == "zone-down":
-        options["zone"] = args.zone
-    if args.fault == "break-extension" and args.path:
-        options["path"] = args.path
+    """The fault's options from the flags given; a flag the fault does not take is an error."""
+    accepted = fault(args.fault).options
+    given = {
+        "skip_shutdown": True if args.skip_shutdown else None,
+        "abrupt": True if args.abrupt else None,
+        "path": args.path,
+        "zone": args.zone if "zone" in accepted else None,
+    }
+    options = {k: v for k, v in given.items() if v is not None}
+    refused = sorted(k for k in options if k not in accepted)
+    if refused:
+        flags = ", ".join("--" + k.replace("_", "-") for k in refused)
+        raise FlexchaosError(f"fault {args.fault} does not take {flags}")
     return options
 
 
@@ -88,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     limits = GuardLimits(args.max_unavailable, args.floor)
     selection = selection_from(args)
     options = options_from(args)
+    fault(args.fault).validate(options, args.hold)
     with fleet_target(args) as target:
-        plan = build_plan(target, args.fault, selection, options, limits)
+        plan = build_plan(target, args.fault, selection, options, limits, hold_s=args.hold)
         print(plan.text())
     return 0 if plan.allowed else 1

@@ -1,7 +1,7 @@
-"""Chaos Studio shutdowns through fleet/chaos_studio.py, driven by the real ChaosManagementClient
-over HTTP against the emulator: the full lifecycle checked against ground truth, a cancel
-mid-run, a harness killed with SIGKILL then `flexchaos rollback`, and the scale-set fault
-refused on a Flexible set before any call.
+"""Chaos Studio faults through the one injector (fleet/faults/chaos_studio.py), driven by the
+real ChaosManagementClient over HTTP against the emulator: the full lifecycle checked against
+ground truth, a cancel mid-run, a harness killed with SIGKILL then `flexchaos rollback`, SIGTERM
+during a hold, the VM redeploy fault, and bad input refused before any call.
 """
 
 from __future__ import annotations
@@ -14,16 +14,19 @@ from typing import Any
 import pytest
 
 from emulator.launcher import RunningEmulator
-from fleet.chaos_studio import (
-    CAPABILITY,
-    FAULT,
+from fleet.faults import fault
+from fleet.faults.chaos_studio import (
     TARGET_TYPE,
+    VM_REDEPLOY_URN,
     VM_SHUTDOWN_URN,
-    ChaosStudioShutdown,
+    ChaosStudioFault,
     target_reference_id,
 )
+from fleet.guard import GuardLimits
+from fleet.injector import Injection, Injector
 from fleet.inventory import Instance, Inventory
 from fleet.journal import Journal
+from fleet.selection import Selection
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError
 from tests.fleet.support import flexchaos, mutating_calls_since, now, wait_settled
@@ -65,40 +68,57 @@ def execution_statuses(emulator: RunningEmulator, execution_id: str) -> list[tup
     ]
 
 
+def execution_of(injection: Injection) -> str:
+    [effect] = injection.effects.values()
+    return str(effect.detail["execution_id"])
+
+
+def injector(target: FleetTarget, journal: Journal) -> Injector:
+    return Injector(target, journal, GuardLimits("100%", 0.0))
+
+
 def test_full_lifecycle(emulator: RunningEmulator, settled: FleetTarget, tmp_path: Path) -> None:
     target = settled
     journal = Journal(tmp_path / "journal.jsonl")
     vms = regular(target)
     names = [i.name for i in vms]
-    shutdown = ChaosStudioShutdown(target, journal, experiment_name="lifecycle")
-    seen: list[str] = []
-    outcome = shutdown.run(vms, duration_s=60, abrupt=True, on_status=seen.append)
+    with injector(target, journal) as chaos:
+        injection = chaos.inject(
+            "chaos-shutdown", Selection(names=tuple(names)), hold_s=60,
+            experiment="lifecycle", abrupt=True,
+        )  # fmt: skip
+        end = chaos.hold(injection, wall_s=emulator.info.time_scale * 60, tick_s=0.05)
+        assert end.aborted is None and "Success" in end.detail
+        results = chaos.revert(injection)
 
-    assert outcome.succeeded, outcome.failure_reason
-    assert outcome.target_statuses() == {n: "Succeeded" for n in names}
+    assert [r.ok for r in results] == [True] and "not running (Success)" in results[0].outcome
     # targets and capabilities are enabled on each VM
-    chaos, rg = target.clients.chaos, target.resource_group
+    chaos_client, rg = target.clients.chaos, target.resource_group
     for name in names:
         args = (rg, "Microsoft.Compute", "virtualMachines", name, TARGET_TYPE)
-        assert chaos.targets.get(*args).name == TARGET_TYPE
-        assert chaos.capabilities.get(*args, CAPABILITY).urn == VM_SHUTDOWN_URN
+        assert chaos_client.targets.get(*args).name == TARGET_TYPE
+        assert chaos_client.capabilities.get(*args, "Shutdown-1.0").urn == VM_SHUTDOWN_URN
     # the experiment: a List selector with the VMs, one continuous shutdown action
-    experiment = chaos.experiments.get(rg, "lifecycle").as_dict()
+    experiment = chaos_client.experiments.get(rg, "lifecycle").as_dict()
     assert experiment["provisioning_state"] == "Succeeded"
     [selector] = experiment["selectors"]
     assert selector["type"] == "List"
-    assert [t["id"] for t in selector["targets"]] == [target_reference_id(i.id) for i in vms]
+    assert sorted(t["id"] for t in selector["targets"]) == sorted(
+        target_reference_id(i.id) for i in vms
+    )
     [step] = experiment["steps"]
     [branch] = step["branches"]
     [action] = branch["actions"]
     assert action["type"] == "continuous" and action["name"] == VM_SHUTDOWN_URN
     assert action["parameters"] == [{"key": "abruptShutdown", "value": "true"}]
     assert action["duration"] == "PT1M"
-    # the execution went through every status, in order
-    [execution] = list(chaos.experiments.list_all_executions(rg, "lifecycle"))
-    truth = execution_statuses(emulator, execution.name)
+    # the execution went through every status, in order; the hold saw it end
+    execution = execution_of(injection)
+    truth = execution_statuses(emulator, execution)
     assert [s for _, s in truth] == ["PreProcessingQueued", "WaitingToStart", "Running", "Success"]
-    assert "Running" in seen and seen[-1] == "Success"
+    seen = [s for _, s in injection.effects[injection.entries[0].id].detail["statuses"]]
+    assert seen[-1] == "Success"
+    assert injection.requested_at <= truth[0][0]
     # each VM was powered off (abruptly) while Running, and started again before Success
     running_at, success_at = truth[2][0], truth[3][0]
     for name in names:
@@ -110,10 +130,10 @@ def test_full_lifecycle(emulator: RunningEmulator, settled: FleetTarget, tmp_pat
         back = [e for e in events if e["to"] == "running" and e["time"] >= stopped[0]["time"]]
         assert back and back[0]["time"] <= success_at
     assert power_states(target, names) == {"running"}
-    # journaled before start, closed after
+    # one journal entry for the experiment, written before the start, closed after
     records = journal.records()
     assert [r["record"] for r in records] == ["injected", "reverted"]
-    assert records[0]["fault"] == FAULT and records[0]["revert"]["vms"] == names
+    assert records[0]["fault"] == "chaos-shutdown" and records[0]["revert"]["vms"] == sorted(names)
     assert records[0]["time"] <= truth[0][0]
     assert journal.open_entries() == []
 
@@ -124,26 +144,51 @@ def test_cancel_mid_run_brings_the_vms_back(
     target = settled
     journal = Journal(tmp_path / "journal.jsonl")
     names = [i.name for i in regular(target)]
-    shutdown = ChaosStudioShutdown(target, journal, experiment_name="cancelled")
-    run = shutdown.start(names, duration_s=3600, abrupt=False)
-    assert journal.open_entries()[0].revert["experiment"] == "cancelled"
-    wait_for(lambda: power_states(target, names) == {"stopped"}, timeout=30, what="the VMs to stop")
-    assert shutdown.status(run) == "Running"
+    with injector(target, journal) as chaos:
+        injection = chaos.inject(
+            "chaos-shutdown", Selection(names=tuple(names)), hold_s=3600, experiment="cancelled"
+        )
+        assert journal.open_entries()[0].revert["experiment"] == "cancelled"
+        wait_for(
+            lambda: power_states(target, names) == {"stopped"}, timeout=30, what="the VMs to stop"
+        )
+        end = chaos.hold(injection, wall_s=0.0, tick_s=0.05, abort=lambda: "a test abort")
+        assert end.aborted == "a test abort"
+        [result] = chaos.revert(injection)
 
-    outcome = shutdown.cancel()
-
-    assert outcome.status == "Cancelled"
+    assert result.ok and "cancelled experiment cancelled" in result.outcome
     assert power_states(target, names) == {"running"}
-    truth = [s for _, s in execution_statuses(emulator, run.execution_id)]
+    truth = [s for _, s in execution_statuses(emulator, execution_of(injection))]
     assert truth[-3:] == ["Running", "Cancelling", "Cancelled"]
     for name in names:
         events = emulator.client.truth(kind="power_state", vm=name)
-        off = next(e for e in events if e["to"] == "stopped" and e["time"] >= run.requested_at)
+        since = injection.requested_at
+        off = next(e for e in events if e["to"] == "stopped" and e["time"] >= since)
         assert any(e["to"] == "running" and e["time"] > off["time"] for e in events)
-        leaving = next(
-            e for e in events if e["from"] == "running" and e["time"] >= run.requested_at
-        )
+        leaving = next(e for e in events if e["from"] == "running" and e["time"] >= since)
         assert leaving["graceful"] is True  # abrupt=False: a graceful shutdown
+    assert journal.open_entries() == []
+
+
+def test_redeploy_fault_moves_the_vm_and_ends_by_itself(
+    emulator: RunningEmulator, settled: FleetTarget, tmp_path: Path
+) -> None:
+    target = settled
+    journal = Journal(tmp_path / "journal.jsonl")
+    [vm] = [i.name for i in regular(target, 1)]
+    with injector(target, journal) as chaos:
+        injection = chaos.inject("chaos-redeploy", Selection(names=(vm,)), experiment="moved")
+        end = chaos.hold(injection, wall_s=emulator.info.time_scale * 300, tick_s=0.05)
+        assert "Success" in end.detail, end
+        chaos.revert(injection)
+    [action] = target.clients.chaos.experiments.get(target.resource_group, "moved").as_dict()[
+        "steps"
+    ][0]["branches"][0]["actions"]
+    assert action["type"] == "discrete" and action["name"] == VM_REDEPLOY_URN
+    events = emulator.client.truth(kind="power_state", vm=vm)
+    left = [e for e in events if e["from"] == "running" and e["time"] >= injection.requested_at]
+    assert left, events  # the VM really went through the redeploy
+    assert power_states(target, [vm]) == {"running"}
     assert journal.open_entries() == []
 
 
@@ -184,7 +229,7 @@ def test_sigkill_mid_experiment_then_rollback(
         assert harness.kill() == -signal.SIGKILL
 
     [entry] = journal.open_entries()
-    assert entry.fault == FAULT and entry.revert["vms"] == names
+    assert entry.fault == "chaos-shutdown" and entry.revert["vms"] == sorted(names)
     chaos, rg = target.clients.chaos, target.resource_group
     assert chaos.experiments.get_execution(rg, "flexchaos-killed", execution_id).status == "Running"
 
@@ -227,63 +272,51 @@ def test_sigterm_during_run_cancels_the_experiment(
 
 
 @pytest.mark.parametrize("version", ["1.0", "2.0"])
-def test_scale_set_shutdown_fault_refused_on_flexible_before_any_call(
-    emulator: RunningEmulator, fleet: FleetTarget, tmp_path: Path, version: str
-) -> None:
-    journal = Journal(tmp_path / "journal.jsonl")
-    shutdown = ChaosStudioShutdown(fleet, journal)
-    mark = now()
-    fault = f"urn:csci:microsoft:virtualMachineScaleSet:shutdown/{version}"
+def test_scale_set_faults_cannot_be_declared(version: str) -> None:
+    urn = f"urn:csci:microsoft:virtualMachineScaleSet:shutdown/{version}"
     with pytest.raises(FlexchaosError) as refused:
-        shutdown.start(["any-vm"], 60, fault=fault)
+        ChaosStudioFault("vmss", urn, "Shutdown-2.0", summary="", continuous=True)
     message = str(refused.value)
-    assert "\n" not in message
-    assert fault in message and "Uniform" in message
-    assert VM_SHUTDOWN_URN in message and TARGET_TYPE in message
-    arm_calls = [e for e in emulator.client.requests()["log"] if e["time"] >= mark]
-    assert arm_calls == []
-    assert mutating_calls_since(emulator.client, mark) == []
-    assert journal.records() == []
+    assert "\n" not in message and urn in message and "Uniform" in message
+    assert TARGET_TYPE in message
 
 
 @pytest.mark.parametrize(
     ("call", "expected"),
     [
-        (lambda s: s.start([], 60), "at least one VM"),
-        (lambda s: s.start(["x"], 0), "duration"),
-        (lambda s: s.start(["x"], 13 * 3600), "12 h"),
-        (lambda s: s.start(["x"], 60, fault="urn:csci:microsoft:agent:cpuPressure/1.0"), "fault"),
+        (lambda i: i.inject("chaos-shutdown", Selection(zone="9")), "matched none"),
+        (lambda i: i.inject("chaos-shutdown", Selection(count=1), hold_s=0), "duration"),
+        (lambda i: i.inject("chaos-shutdown", Selection(count=1), hold_s=13 * 3600), "12 h"),
+        (lambda i: i.inject("chaos-shutdown", Selection(count=1), colour="red"), "no option"),
+        (lambda i: i.inject("chaos-shutdwn", Selection(count=1)), "did you mean"),
+        (lambda i: i.inject("chaos-shutdown", Selection(names=("not-in-the-set",))), "membership"),
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(
     emulator: RunningEmulator,
     fleet: FleetTarget,
     tmp_path: Path,
-    call: Callable[[ChaosStudioShutdown], Any],
+    call: Callable[[Injector], Any],
     expected: str,
-) -> None:
-    shutdown = ChaosStudioShutdown(fleet, Journal(tmp_path / "journal.jsonl"))
-    mark = now()
-    with pytest.raises(FlexchaosError, match=expected) as refused:
-        call(shutdown)
-    assert "\n" not in str(refused.value)
-    assert mutating_calls_since(emulator.client, mark) == []
-
-
-def test_guard_refuses_a_vm_outside_the_set(
-    emulator: RunningEmulator, fleet: FleetTarget, tmp_path: Path
 ) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
     mark = now()
-    with pytest.raises(FlexchaosError, match="membership"):
-        ChaosStudioShutdown(fleet, journal).start(["not-in-the-set"], 60)
+    with pytest.raises(FlexchaosError, match=expected) as refused, injector(fleet, journal) as i:
+        call(i)
+    assert "\n" not in str(refused.value)
     assert mutating_calls_since(emulator.client, mark) == []
     assert journal.records() == []
 
 
-def test_calls_describe_the_plan_without_calling(fleet: FleetTarget, tmp_path: Path) -> None:
-    shutdown = ChaosStudioShutdown(fleet, Journal(tmp_path / "j.jsonl"), experiment_name="p")
-    calls = shutdown.calls(["vm-a", "vm-b"], 120, abrupt=True)
-    assert sum("vm-a" in c or "vm-b" in c for c in calls) == 2
-    assert any("PT120S" in c and "abruptShutdown=true" in c for c in calls)
-    assert any(c.startswith("journal:") for c in calls)
+def test_plan_describes_the_calls_without_calling(
+    emulator: RunningEmulator, fleet: FleetTarget
+) -> None:
+    mark = now()
+    plan = Injector(fleet).plan(
+        "chaos-shutdown", Selection(count=2, priority="Regular"), hold_s=120, abrupt=True
+    )
+    text = plan.text()
+    assert all(vm in text for vm in plan.selected.names) and len(plan.selected.names) == 2
+    assert "PT120S" in text and "abruptShutdown=true" in text and "journal" in text
+    assert "discrete" in fault("chaos-redeploy").plan_calls(fleet, ["a"], {}, 60).shared[1]
+    assert mutating_calls_since(emulator.client, mark) == []

@@ -20,8 +20,8 @@ from fleet.guard import GuardLimits
 from fleet.injector import Injector
 from fleet.journal import Journal
 from fleet.selection import Selection
-from fleet.signals import Interrupted
 from fleet.target import FleetTarget
+from flexchaos.errors import Interrupted
 
 MAX_WAIT_S = 300.0
 

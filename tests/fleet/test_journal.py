@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from fleet.clients import Endpoint
+from fleet.faults import FAULTS, Fault, for_journal_kind, register
 from fleet.journal import Journal, new_entry, require_journal
-from fleet.reverts import kinds, register_revert, revert_for
 from fleet.rollback import rollback
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError
@@ -47,23 +48,32 @@ def test_missing_journal_is_one_line(tmp_path: Path) -> None:
         require_journal(tmp_path / "nope.jsonl")
 
 
-def test_rollback_uses_registered_kinds_and_is_idempotent(tmp_path: Path) -> None:
-    calls: list[str] = []
+class UnitTestFault(Fault):
+    """A fault registered from outside fleet/faults: rollback finds its revert by name."""
 
-    def fake_experiment_revert(entry: object, timeout: float | None) -> str:
-        calls.append("cancel")
+    name = "unit-test-kind"
+    calls: ClassVar[list[str]] = []
+
+    def revert(self, ops: object, entry: object) -> str:
+        self.calls.append("cancel")
         return "experiment cancelled"
 
-    register_revert("unit-test-kind", fake_experiment_revert)
-    assert "unit-test-kind" in kinds() and "stop" in kinds()
-    assert revert_for("no-such-kind") is None
+
+def test_rollback_uses_registered_faults_and_is_idempotent(tmp_path: Path) -> None:
+    if "unit-test-kind" not in FAULTS:
+        register(UnitTestFault())
+    calls = UnitTestFault.calls
+    calls.clear()
+    assert for_journal_kind("unit-test-kind") is FAULTS["unit-test-kind"]
+    assert for_journal_kind("chaos_shutdown") is FAULTS["chaos-shutdown"]  # older journals
+    assert for_journal_kind("no-such-kind") is None
     journal = Journal(tmp_path / "journal.jsonl")
     journal.record_injected(new_entry(TARGET, "unit-test-kind", None))
     journal.record_injected(new_entry(TARGET, "no-such-kind", "vm9"))
     lines: list[str] = []
     results = rollback(journal, lines.append)
     assert [r.ok for r in results].count(True) == 1 and calls == ["cancel"]
-    assert any("no revert registered" in line for line in lines)
+    assert any("no fault named 'no-such-kind'" in line for line in lines)
     lines.clear()
     rollback(journal, lines.append)  # the unknown kind stays open; the done one is not redone
     assert calls == ["cancel"] and len(journal.open_entries()) == 1

@@ -7,7 +7,8 @@ import signal
 
 import pytest
 
-from fleet.signals import Interrupted, revert_on_signals
+from fleet.signals import revert_on_signals
+from flexchaos.errors import Interrupted
 
 
 def test_first_signal_raises_and_handlers_are_restored() -> None:

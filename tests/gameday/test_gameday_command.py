@@ -267,3 +267,29 @@ def test_rollback_without_any_journal_is_nothing_to_do(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert explicit.returncode == 2 and "does not exist" in explicit.stderr
+
+
+@pytest.mark.parametrize(
+    ("marker", "expected"),
+    [
+        ("fault='stopp'", "unknown fault 'stopp'; did you mean 'stop'?"),
+        ("fault='stop', options={'colour': 'red'}", "fault stop has no option colour"),
+        ("fault='chaos-shutdown', hold_s=13 * 3600", "at most 43200 s (12 h)"),
+    ],
+)
+def test_a_bad_fault_exits_2_before_anything_starts(
+    tmp_path: Path, marker: str, expected: str
+) -> None:
+    """No --arm-url: the game day would start its own emulator, but collection stops it first."""
+    scenario = _write_scenario(tmp_path, marker)
+    cmd = [
+        sys.executable, "-m", "flexchaos", "gameday", "--no-report",
+        "--experiments", str(scenario), "--results", str(tmp_path / "results"),
+        "--work-dir", str(tmp_path / "out"), "--", "--journal", str(tmp_path / "journal.jsonl"),
+    ]  # fmt: skip
+    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-2000:]
+    assert expected in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert not (tmp_path / "out" / "emulator.log").exists()  # no emulator was started
+    assert not (tmp_path / "journal.jsonl").exists()

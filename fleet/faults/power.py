@@ -1,0 +1,111 @@
+"""Power faults on single VMs: stop, deallocate, zone down (inject and revert), restart and
+redeploy (the VM comes back by itself; nothing to revert).
+
+Flexible scale sets have no batch power operations, so each call names one VM. Every revert
+looks at the VM first and does only what is still needed: a second rollback does nothing, and a
+VM that was deleted meanwhile (a Replace repair) is reported, not retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from fleet.faults.base import GONE, Effect, Fault
+from fleet.journal import JournalEntry
+from fleet.operations import VmOps
+from fleet.selection import Selection
+from flexchaos.errors import FlexchaosError
+
+
+class Stop(Fault):
+    name = "stop"
+    summary = "power off (stays allocated); revert starts it"
+    options: ClassVar[Mapping[str, Any]] = {"skip_shutdown": False}
+
+    def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
+        skip = bool(options.get("skip_shutdown"))
+        return [f"virtual_machines.begin_power_off({rg}, {vm}, skip_shutdown={skip})"]
+
+    def revert_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
+        return [f"virtual_machines.begin_start({rg}, {vm})"]
+
+    def inject(self, ops: VmOps, entry: JournalEntry) -> Effect:
+        vm = entry.vm or ""
+        ops.power_off(vm, skip_shutdown=bool(entry.revert["options"].get("skip_shutdown")))
+        ops.wait_power_state(vm, ["stopped"], f"{vm} to be stopped")
+        return Effect(f"{vm} stopped")
+
+    def revert(self, ops: VmOps, entry: JournalEntry) -> str:
+        return start_unless_running(ops, entry.vm or "")
+
+
+class Deallocate(Stop):
+    name = "deallocate"
+    summary = "deallocate (host released); revert starts it"
+    options: ClassVar[Mapping[str, Any]] = {}
+
+    def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
+        return [f"virtual_machines.begin_deallocate({rg}, {vm})"]
+
+    def inject(self, ops: VmOps, entry: JournalEntry) -> Effect:
+        vm = entry.vm or ""
+        ops.deallocate(vm)
+        ops.wait_power_state(vm, ["deallocated"], f"{vm} to be deallocated")
+        return Effect(f"{vm} deallocated")
+
+
+class ZoneDown(Stop):
+    name = "zone-down"
+    summary = "power off every VM of one zone; revert starts them"
+    options: ClassVar[Mapping[str, Any]] = {"zone": None, "skip_shutdown": False}
+
+    def check_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        merged = super().check_options(options)
+        if merged["zone"] is None:
+            raise FlexchaosError("fault zone-down needs a zone (e.g. --zone 2)")
+        merged["zone"] = str(merged["zone"])
+        return merged
+
+    def takes_out(self, options: Mapping[str, Any], selection: Selection) -> Selection:
+        return Selection(zone=options["zone"], seed=selection.seed)
+
+
+class Restart(Fault):
+    name = "restart"
+    summary = "restart the VM (no revert: it comes back by itself)"
+    revertible = False
+
+    def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
+        return [f"virtual_machines.begin_restart({rg}, {vm})"]
+
+    def inject(self, ops: VmOps, entry: JournalEntry) -> Effect:
+        ops.restart(entry.vm or "")
+        return Effect(f"{entry.vm} restarted")
+
+
+class Redeploy(Restart):
+    name = "redeploy"
+    summary = "redeploy the VM to a new host (no revert: it comes back by itself)"
+
+    def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
+        return [f"virtual_machines.begin_redeploy({rg}, {vm})"]
+
+    def inject(self, ops: VmOps, entry: JournalEntry) -> Effect:
+        ops.redeploy(entry.vm or "")
+        return Effect(f"{entry.vm} redeployed")
+
+
+def start_unless_running(ops: VmOps, vm: str) -> str:
+    """The revert of every power fault: wait out any transition, then start if needed."""
+    state = ops.wait_stable(vm)
+    if state is None:
+        return GONE
+    if state == "running":
+        return f"{vm} already running; nothing to do"
+    ops.start(vm)
+    ops.wait_power_state(vm, ["running"], f"{vm} to run")
+    return f"{vm} started (was {state})"
+
+
+FAULTS = (Stop(), Deallocate(), ZoneDown(), Restart(), Redeploy())

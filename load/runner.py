@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlparse
 
-from flexchaos.errors import FlexchaosError
+from flexchaos.errors import LoadError
 from load.env import LOG_DIR_ENV
 
 DEFAULT_LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -36,10 +36,6 @@ WORKER_CONNECT_WAIT_S = 30
 STOP_GRACE_S = 15.0
 POLL_S = 0.05
 NORMAL_EXIT_CODES = (0, 1)  # 1: some requests failed (Locust's --exit-code-on-error)
-
-
-class LoadError(FlexchaosError):
-    """Locust could not be started, produced no traffic, or crashed."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from load.runner import LoadError, LoadPlan, LoadRun
+from flexchaos.errors import LoadError
+from load.runner import LoadPlan, LoadRun
 from probes.timeline import load_requests
 from tests.probes.local_server import LocalServer
 from tests.waiting import wait_for

@@ -303,14 +303,16 @@ class Experiment:
         timeline = self.build_timeline()
         self.outcome.timeline = timeline
         timeline.write(self.work_dir / "timeline")
-        if self.outcome.verdict is not None:  # broken: nothing to judge
-            return
+        # Measured even when broken: the chart and the probes' diagnostics explain the verdict.
         metrics = compute_metrics(
             timeline,
             baseline_instances=self._baseline_count,
             platform_heals=self.scenario.platform_heals,
+            diagnostics=self._observation.diagnostics(),
         )
         self.outcome.metrics = metrics
+        if self.outcome.verdict is not None:  # broken: nothing to judge
+            return
         verdict = judge(self.targets, metrics.as_measurements(), time_scale=self.fleet.time_scale)
         if self.outcome.aborted:  # a safety stop: the hypothesis was not tested for its hold
             verdict = verdict.with_failed_row(

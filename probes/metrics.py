@@ -117,7 +117,7 @@ class Metrics:
     def recovered(self) -> bool | None:
         return None if self.recovery is None else self.recovery.recovered
 
-    def values(self) -> dict[Measure, float | None]:
+    def by_measure(self) -> dict[Measure, float | None]:
         """Each measure with its value in wall seconds (per phase: `Measure.in_phase`)."""
         out: dict[Measure, float | None] = {
             HEALTHY_CAPACITY: self.min_healthy_capacity,
@@ -136,7 +136,7 @@ class Metrics:
         platform in platform seconds (ratios and latencies are never scaled)."""
         return {
             m.name: v if v is None or clock is None else m.on_platform(v, clock)
-            for m, v in self.values().items()
+            for m, v in self.by_measure().items()
         }
 
     def resolution_notes(self) -> dict[str, str]:

@@ -106,9 +106,7 @@ def timeline_figure(
 
 
 # -- panels --------------------------------------------------------------------------------------
-def _capacity_panel(
-    ax: plt.Axes, metrics: Metrics, t0: float, t_end: float, clock: Clock
-) -> None:
+def _capacity_panel(ax: plt.Axes, metrics: Metrics, t0: float, t_end: float, clock: Clock) -> None:
     healthy, serving = metrics.healthy_capacity, metrics.serving_capacity
     if not healthy.empty:
         ax.step(

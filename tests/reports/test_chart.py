@@ -114,6 +114,7 @@ def test_serving_capacity_drawn_is_the_metrics_curve_and_drops_while_the_victim_
     curve = metrics.serving_capacity
     np.testing.assert_allclose(xy[:, 0], curve["time"] - tl.T0)
     np.testing.assert_allclose(xy[:, 1], curve["capacity"])
+
     def at(t: float) -> float:
         return float(xy[np.abs(xy[:, 0] - t).argmin(), 1])
 

@@ -309,6 +309,14 @@ class Experiment:
         timeline = self.build_timeline()
         self.outcome.timeline = timeline
         timeline.write(self.work_dir / "timeline")
+        # Measured even when broken: the chart and the probes' diagnostics explain the verdict.
+        metrics = compute_metrics(
+            timeline,
+            baseline_instances=self._baseline_count,
+            platform_heals=self.scenario.platform_heals,
+            diagnostics=self._observation.diagnostics(),
+        )
+        self.outcome.metrics = metrics
         if self.outcome.verdict is not None:  # broken: nothing to judge
             return
         if self.outcome.injection is not None:
@@ -316,12 +324,6 @@ class Experiment:
             self.outcome.proof = proof
             landed = "fault landed" if proof.proved else "fault NOT shown to have landed"
             self.write(f"  [{self.scenario.name}] {landed}: {proof.evidence}")
-        metrics = compute_metrics(
-            timeline,
-            baseline_instances=self._baseline_count,
-            platform_heals=self.scenario.platform_heals,
-        )
-        self.outcome.metrics = metrics
         verdict = judge(self.targets, metrics.as_measurements(), time_scale=self.fleet.time_scale)
         if self.outcome.aborted:  # a safety stop: the hypothesis was not tested for its hold
             verdict = verdict.with_failed_row(

@@ -14,6 +14,7 @@ import pandas as pd
 from flexchaos.progress import Progress, RequestLogTail
 from load.runner import LoadPlan, LoadResult, LoadRun
 from probes.capacity import CapacityProbe, InstanceState
+from probes.diagnostics import Diagnostics, LocustExit
 from probes.timeline import Timeline, load_requests
 from probes.traffic import TrafficProbe
 
@@ -90,6 +91,22 @@ class Observation:
         frames = [load_requests(self.load.request_logs()), self.traffic.frame()]
         present = [f for f in frames if not f.empty]
         return pd.concat(present, ignore_index=True) if present else frames[1]
+
+    def diagnostics(self) -> Diagnostics:
+        """The probes' and Locust's account of the run: failed listings, skipped and late ticks,
+        Locust's exit and totals (known once the observation has stopped)."""
+        result = self.load_result
+        return Diagnostics(
+            failed_listings=tuple(self.capacity.failed_listings()),
+            capacity_ticks=self.capacity.tick_stats(),
+            traffic_ticks=self.traffic.tick_stats(),
+            traffic_skipped=self.traffic.skipped,
+            locust=None
+            if result is None
+            else LocustExit(
+                result.exit_code, result.normal_exit, result.total_requests, result.total_failures
+            ),
+        )
 
     def timeline(self, events: Sequence[Mapping[str, Any]]) -> Timeline:
         return Timeline.build(

@@ -319,6 +319,7 @@ def _selection_text(scenario: Scenario) -> str:
 
 def _attach_outcome(outcome: Outcome, fleet: Fleet) -> None:
     """Everything the reviewer needs, verdict table and chart first."""
+    from probes.measures import Clock
     from reports import allure_attachments as report
     from reports.chart import render_timeline
 
@@ -338,10 +339,9 @@ def _attach_outcome(outcome: Outcome, fleet: Fleet) -> None:
     timeline = outcome.timeline
     if timeline is not None:
         chart = render_timeline(
-            timeline.requests, timeline.capacity, timeline.events,
+            timeline, outcome.metrics,  # None (dry run): the chart asks the probes for them
             title=f"{scenario.display_title}: {scenario.fault} on {', '.join(outcome.vms)}",
-            time_scale=fleet.time_scale,
-            baseline_instances=len((outcome.evidence_before or {}).get("vms", {})) or None,
+            clock=Clock(fleet.time_scale),
         )  # fmt: skip
         if outcome.work_dir is not None:
             (outcome.work_dir / "timeline.png").write_bytes(chart)
@@ -356,7 +356,7 @@ def _attach_outcome(outcome: Outcome, fleet: Fleet) -> None:
         import allure
 
         allure.attach(
-            json.dumps(outcome.metrics.resolution_notes(), indent=2),
+            json.dumps(outcome.metrics.resolution_notes(), indent=2),  # and probe diagnostics
             "sampling resolution of each figure", allure.attachment_type.JSON, "json",
         )  # fmt: skip
     if timeline is not None:

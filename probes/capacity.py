@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from probes.sampler import TickLoop
+from probes.sampler import TickLoop, TickStats
 from probes.timeline import CAPACITY_COLUMNS, normalize
 
 DEFAULT_TICK_S = 1.0
@@ -53,6 +53,14 @@ class CapacityProbe:
     @property
     def tick_s(self) -> float:
         return self._loop.interval_s
+
+    def tick_stats(self) -> TickStats:
+        return self._loop.stats()
+
+    def failed_listings(self) -> list[tuple[float, str]]:
+        """(time, error) of each sample whose listing failed (a gap in the capacity curve)."""
+        with self._lock:
+            return list(self.errors)
 
     def sample(self) -> None:
         """One tick: list the instances and record a row per instance."""

@@ -2,9 +2,10 @@
 
 Every figure carries the sampling resolution it rests on: per request for failover time, error
 rates and latency (exact event times, bounded by how often requests were made), the capacity
-probe's tick for healthy capacity and recovery time, the trailing window for serving capacity.
-Durations are wall seconds; `as_measurements(time_scale=S)` converts them to platform seconds
-(wall = platform × S on the emulator; S = 1 on Azure).
+probe's tick for healthy capacity and recovery time, the trailing window for serving capacity —
+and the probes' own diagnostics (failed listings, skipped or late ticks, Locust's exit) when
+the run passes them in. Figures are named by `probes.measures`; durations are wall seconds,
+converted to platform seconds only through a `probes.measures.Clock`.
 
 Conventions in `as_measurements()`: None = could not be measured (no traffic, no fault, no
 capacity samples); math.inf = measured and never ended (errors never stopped, capacity never
@@ -20,11 +21,22 @@ import numpy as np
 import pandas as pd
 
 from flexchaos.errors import FlexchaosError
+from probes.diagnostics import Diagnostics
+from probes.measures import (
+    ERROR_RATE,
+    FAILOVER_TIME,
+    HEALTHY_CAPACITY,
+    LATENCY,
+    RECOVERY_TIME,
+    SERVING_CAPACITY,
+    Clock,
+    Measure,
+)
 from probes.timeline import PHASES, Timeline
 
 DEFAULT_QUIET_WINDOW_S = 1.0
 DEFAULT_SERVING_WINDOW_S = 1.0
-PERCENTILES = (50, 95, 99)
+PERCENTILES = tuple(LATENCY)  # 50, 95, 99
 QUIET_WINDOW_MARGIN = 5  # a quiet window should hold several requests to any one instance
 
 
@@ -84,7 +96,7 @@ class PhaseStats:
 
 @dataclass(frozen=True)
 class Metrics:
-    """Typed results; as_measurements() flattens them to the names in docs/internals.md."""
+    """Typed results; as_measurements() flattens them to the names of `probes.measures`."""
 
     baseline_instances: int | None
     healthy_capacity: pd.DataFrame  # time, healthy, total, capacity
@@ -98,36 +110,49 @@ class Metrics:
     recovery_time_s: float | None
     overall: PhaseStats
     phases: dict[str, PhaseStats]
-    resolutions: dict[str, Resolution] = field(default_factory=dict)
+    resolutions: dict[str, Resolution] = field(default_factory=dict)  # measure name → resolution
+    diagnostics: Diagnostics | None = None  # the probes' own account, when the run gave it
 
     @property
     def recovered(self) -> bool | None:
         return None if self.recovery is None else self.recovery.recovered
 
-    def as_measurements(self, time_scale: float = 1.0) -> dict[str, float | None]:
-        """Metric name → value; durations divided by `time_scale` (wall → platform seconds)."""
-
-        def seconds(value: float | None) -> float | None:
-            return None if value is None else value / time_scale
-
-        out: dict[str, float | None] = {
-            "min_healthy_capacity": self.min_healthy_capacity,
-            "min_serving_capacity": self.min_serving_capacity,
-            "failover_time_s": seconds(self.failover_time_s),
-            "recovery_time_s": seconds(self.recovery_time_s),
-            "error_rate": self.overall.error_rate,
+    def by_measure(self) -> dict[Measure, float | None]:
+        """Each measure with its value in wall seconds (per phase: `Measure.in_phase`)."""
+        out: dict[Measure, float | None] = {
+            HEALTHY_CAPACITY: self.min_healthy_capacity,
+            FAILOVER_TIME: self.failover_time_s,
+            RECOVERY_TIME: self.recovery_time_s,
+            SERVING_CAPACITY: self.min_serving_capacity,
+            **_request_values(self.overall),
         }
-        for p in PERCENTILES:
-            out[f"p{p}_latency_ms"] = self.overall.latency_ms[p]
         for name in PHASES:
             stats = self.phases.get(name)
-            out[f"error_rate_{name}"] = None if stats is None else stats.error_rate
-            for p in PERCENTILES:
-                out[f"p{p}_latency_ms_{name}"] = None if stats is None else stats.latency_ms[p]
+            out.update({m.in_phase(name): v for m, v in _request_values(stats).items()})
         return out
 
+    def as_measurements(self, clock: Clock | None = None) -> dict[str, float | None]:
+        """Measure name → value: wall seconds as measured, or with `clock`, durations of the
+        platform in platform seconds (ratios and latencies are never scaled)."""
+        return {
+            m.name: v if v is None or clock is None else m.on_platform(v, clock)
+            for m, v in self.by_measure().items()
+        }
+
     def resolution_notes(self) -> dict[str, str]:
-        return {name: r.describe() for name, r in self.resolutions.items()}
+        """What each figure rests on, then the probes' diagnostics (the report attaches both)."""
+        notes = {name: r.describe() for name, r in self.resolutions.items()}
+        if self.diagnostics is not None:
+            notes.update({f"diagnostics: {k}": v for k, v in self.diagnostics.notes().items()})
+        return notes
+
+
+def _request_values(stats: PhaseStats | None) -> dict[Measure, float | None]:
+    """The request figures of one phase (or overall): error rate and latency percentiles."""
+    return {
+        ERROR_RATE: None if stats is None else stats.error_rate,
+        **{m: None if stats is None else stats.latency_ms[p] for p, m in LATENCY.items()},
+    }
 
 
 # -- capacity --------------------------------------------------------------------------------
@@ -298,12 +323,14 @@ def compute_metrics(
     serving_window_s: float = DEFAULT_SERVING_WINDOW_S,
     baseline_instances: int | None = None,
     platform_heals: bool | None = None,
+    diagnostics: Diagnostics | None = None,
 ) -> Metrics:
     """All measurements of one timeline.
 
     baseline_instances: instances at baseline; default, from the last capacity tick before the
     first injection. platform_heals: measure recovery from the injection rather than the
-    revert; default, when the timeline has no revert event."""
+    revert; default, when the timeline has no revert event. diagnostics: the probes' account of
+    the run (`Observation.diagnostics()`), noted beside the figures it weakens."""
     if quiet_window_s <= 0 or serving_window_s <= 0:
         raise FlexchaosError("quiet_window_s and serving_window_s must be > 0 seconds")
     requests = timeline.requests
@@ -335,13 +362,21 @@ def compute_metrics(
     }
     n = len(requests)
     request_gap = _median_step(requests["start"]) if n > 1 else None
+    traffic_caveat = diagnostics.traffic_caveat() if diagnostics is not None else ""
+    capacity_caveat = diagnostics.capacity_caveat() if diagnostics is not None else ""
     per_request = Resolution(
         "per request",
         None,
-        f"{n} requests, median gap {request_gap * 1000:.1f} ms" if request_gap else f"{n} requests",
-    )
+        _joined(
+            f"{n} requests, median gap {request_gap * 1000:.1f} ms" if request_gap
+            else f"{n} requests",
+            traffic_caveat,
+        ),
+    )  # fmt: skip
     tick = _median_step(timeline.capacity["time"]) if not timeline.capacity.empty else None
-    capacity_res = Resolution("capacity probe tick", tick, f"{healthy.shape[0]} ticks")
+    capacity_res = Resolution(
+        "capacity probe tick", tick, _joined(f"{healthy.shape[0]} ticks", capacity_caveat)
+    )
     failover_note = (
         f"failures grouped with a {quiet_window_s:g} s quiet window; "
         "the step is the median gap between requests"
@@ -355,13 +390,17 @@ def compute_metrics(
                 "disruption may be split and the failover time under-measured"
             )
     resolutions = {
-        "failover_time_s": Resolution("per request", request_gap, failover_note),
-        "error_rate": per_request,
-        "latency": per_request,
-        "min_healthy_capacity": capacity_res,
-        "recovery_time_s": capacity_res,
-        "min_serving_capacity": Resolution(
-            "traffic, trailing window", serving_window_s, "evaluated every window/4"
+        FAILOVER_TIME.name: Resolution(
+            "per request", request_gap, _joined(failover_note, traffic_caveat)
+        ),
+        ERROR_RATE.name: per_request,
+        **{m.name: per_request for m in LATENCY.values()},
+        HEALTHY_CAPACITY.name: capacity_res,
+        RECOVERY_TIME.name: capacity_res,
+        SERVING_CAPACITY.name: Resolution(
+            "traffic, trailing window",
+            serving_window_s,
+            _joined("evaluated every window/4", traffic_caveat),
         ),
     }
     return Metrics(
@@ -378,4 +417,9 @@ def compute_metrics(
         overall=phase_stats("overall", requests),
         phases=phases,
         resolutions=resolutions,
+        diagnostics=diagnostics,
     )
+
+
+def _joined(note: str, caveat: str) -> str:
+    return f"{note}; {caveat}" if caveat else note

@@ -9,8 +9,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flexchaos.errors import FlexchaosError
+
+
+@dataclass(frozen=True)
+class TickStats:
+    """How a loop kept its schedule: ticks run and ticks missed because one overran (a late
+    tick is a gap in the samples: the figures built on them are coarser there)."""
+
+    loop: str
+    interval_s: float
+    ticks: int
+    late_ticks: int
 
 
 class TickLoop:
@@ -29,6 +41,7 @@ class TickLoop:
         if not max_duration_s > 0:
             raise FlexchaosError(f"{name}: max duration must be > 0 s, got {max_duration_s}")
         self._tick = tick
+        self.name = name
         self.interval_s = interval_s
         self.max_duration_s = max_duration_s
         self.max_ticks = max_ticks
@@ -63,6 +76,9 @@ class TickLoop:
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+    def stats(self) -> TickStats:
+        return TickStats(self.name, self.interval_s, self.ticks, self.late_ticks)
 
     @property
     def alive(self) -> bool:

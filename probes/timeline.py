@@ -45,7 +45,6 @@ EVENT_COLUMNS: dict[str, str] = {
     "vm": "string",
     "detail": "string",
 }
-EVENT_KINDS = ("inject", "injected", "revert", "reverted", "abort", "recovered", "phase")
 PHASES = ("baseline", "fault", "recovery")
 _TABLE_FILES = {
     "requests": "requests.jsonl",
@@ -121,9 +120,6 @@ class Phase:
     name: str
     start: float
     end: float
-
-    def contains(self, t: float) -> bool:
-        return self.start <= t < self.end
 
 
 @dataclass(frozen=True)

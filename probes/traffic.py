@@ -23,7 +23,7 @@ import httpx
 import pandas as pd
 
 from flexchaos.errors import FlexchaosError
-from probes.sampler import TickLoop
+from probes.sampler import TickLoop, TickStats
 from probes.timeline import REQUEST_COLUMNS, normalize
 
 SERVED_BY_HEADER = "X-Served-By"
@@ -65,6 +65,9 @@ class TrafficProbe:
         self._loop = TickLoop(
             self._dispatch, 1.0 / rate_hz, max_duration_s, "traffic-probe", max_requests
         )
+
+    def tick_stats(self) -> TickStats:
+        return self._loop.stats()
 
     def _dispatch(self) -> None:
         if not self._slots.acquire(blocking=False):

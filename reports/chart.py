@@ -1,11 +1,15 @@
-"""The timeline chart: one PNG a reviewer reads at a glance.
+"""The timeline chart: one PNG a reviewer reads at a glance, drawn from what the probes computed.
 
-Top panel: healthy capacity (from capacity samples) and serving capacity (distinct instances
-that answered successfully in a trailing window, from traffic alone), as fractions of the
-baseline fleet. Bottom panel: requests/s and errors/s in 1 s bins. Both panels shade the phases
-(baseline, fault, recovery) and mark fault events (inject, revert, abort, recovered). The
-x axis is wall seconds since the timeline's start; a second axis gives platform seconds when the
-emulator's time scale is not 1.
+Top panel: the healthy-capacity and serving-capacity curves of `probes.metrics.Metrics`, as
+fractions of the baseline fleet, and the recovery it measured. Bottom panel: requests/s and
+errors/s in bins, the disruptions and the failover of each injection. Both panels shade the
+phases of `Timeline.phases()` and mark fault events. The chart recomputes no figure: without
+metrics (a dry run) it asks `probes.metrics.compute_metrics` for them, so the picture and the
+verdict always agree. The x axis is wall seconds since the experiment's start; a second axis
+gives platform seconds (through `probes.measures.Clock`) when the emulator's clock is scaled.
+
+Each drawn element carries a matplotlib `gid` (healthy_capacity, serving_capacity, disruption,
+failover, recovery, phase:<name>) so tests can check what is drawn.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from probes.measures import SERVING_CAPACITY, Clock
+from probes.metrics import Metrics, compute_metrics
+from probes.timeline import Timeline
+
 PHASE_COLOURS = {"baseline": "#dbeafe", "fault": "#fee2e2", "recovery": "#dcfce7"}
 EVENT_STYLES = {
     "inject": ("#b91c1c", "-", "inject"),
@@ -33,47 +41,21 @@ EVENT_STYLES = {
     "abort": ("#7c2d12", "--", "abort"),
     "recovered": ("#15803d", "--", "recovered"),
 }
-REQUEST_COLUMNS = ["start", "latency_ms", "ok", "status", "served_by", "error", "source"]
-CAPACITY_COLUMNS = ["time", "instance", "power_state", "health_state", "running", "healthy"]
-EVENT_COLUMNS = ["time", "kind", "fault", "vm", "detail"]
+HEALTHY_COLOUR, SERVING_COLOUR, FAILURE_COLOUR = "#15803d", "#7c3aed", "#dc2626"
+BRACKET_Y = 1.07  # capacity panel: where the recovery is drawn, above full capacity
 
 
 def render_timeline(
-    requests: pd.DataFrame | None,
-    capacity: pd.DataFrame | None,
-    events: pd.DataFrame | None,
+    timeline: Timeline,
+    metrics: Metrics | None = None,
     *,
     title: str,
-    time_scale: float = 1.0,
-    baseline_instances: int | None = None,
-    serving_window_s: float = 1.0,
+    clock: Clock | None = None,
     bin_s: float | None = None,
     path: str | Path | None = None,
 ) -> bytes:
-    """Render the timeline as PNG bytes (and write them to `path` when given).
-
-    Frames follow the timeline schemas of docs/internals.md; any of them may be empty or None.
-    `baseline_instances` defaults to the number of instances in the first capacity sample;
-    `bin_s` (the requests/s resolution) defaults to about 1/30 of the timeline, 0.1 s to 5 s.
-    Without `phase` events, phases are derived from the first inject and revert events.
-    """
-    requests = _frame(requests, REQUEST_COLUMNS)
-    capacity = _frame(capacity, CAPACITY_COLUMNS)
-    events = _frame(events, EVENT_COLUMNS)
-    # the experiment's window is where capacity samples and fault events are; requests outside
-    # it (e.g. left over from another run) are not part of this experiment
-    framing = (capacity, events) if not (capacity.empty and events.empty) else (requests,)
-    t0 = _start_time(*framing)
-    t_end = _end_time(*framing, t0=t0)
-    if not requests.empty and framing[0] is not requests:
-        requests = requests[(requests["start"] >= t0) & (requests["start"] <= t_end)]
-    bin_s = bin_s or _auto_bin(t_end - t0)
-
-    figure = _figure(
-        requests, capacity, events, t0, t_end,
-        title=title, time_scale=time_scale, baseline_instances=baseline_instances,
-        serving_window_s=serving_window_s, bin_s=bin_s,
-    )  # fmt: skip
+    """Render the chart as PNG bytes (and write them to `path` when given); see timeline_figure."""
+    figure = timeline_figure(timeline, metrics, title=title, clock=clock, bin_s=bin_s)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
@@ -83,148 +65,148 @@ def render_timeline(
     return png
 
 
-def healthy_capacity_curve(
-    capacity: pd.DataFrame, baseline_instances: int | None = None
-) -> pd.DataFrame:
-    """Per sample time: healthy (running and healthy) instances ÷ baseline instances."""
-    capacity = _frame(capacity, CAPACITY_COLUMNS)
-    if capacity.empty:
-        return pd.DataFrame({"time": [], "healthy_capacity": []})
-    grouped = capacity.groupby("time", sort=True)
-    healthy = grouped.apply(
-        lambda g: int((g["running"].astype(bool) & g["healthy"].astype(bool)).sum()),
-        include_groups=False,
-    )
-    base = baseline_instances or int(grouped.size().iloc[0]) or 1
-    return pd.DataFrame({"time": healthy.index.astype(float), "healthy_capacity": healthy / base})
-
-
-def serving_capacity_curve(
-    requests: pd.DataFrame,
-    baseline_instances: int,
-    times: Sequence[float],
-    window_s: float = 1.0,
-) -> np.ndarray:
-    """At each time: distinct instances that answered OK in the trailing window ÷ baseline."""
-    ok = requests[requests["ok"].astype(bool) & requests["served_by"].notna()]
-    starts = ok["start"].to_numpy(dtype=float)
-    served = ok["served_by"].astype(str).to_numpy()
-    order = np.argsort(starts)
-    starts, served = starts[order], served[order]
-    values = np.zeros(len(times))
-    for i, t in enumerate(times):
-        lo, hi = np.searchsorted(starts, [t - window_s, t], side="right")
-        values[i] = len(set(served[lo:hi])) / max(baseline_instances, 1)
-    return values
-
-
-def _figure(
-    requests: pd.DataFrame,
-    capacity: pd.DataFrame,
-    events: pd.DataFrame,
-    t0: float,
-    t_end: float,
+def timeline_figure(
+    timeline: Timeline,
+    metrics: Metrics | None = None,
     *,
     title: str,
-    time_scale: float,
-    baseline_instances: int | None,
-    serving_window_s: float,
-    bin_s: float,
+    clock: Clock | None = None,
+    bin_s: float | None = None,
 ) -> Figure:
+    """The chart as a matplotlib Figure (the caller closes it).
+
+    The experiment's window is where its capacity samples and fault events are; requests outside
+    it (e.g. left over from another run) are not drawn, nor measured when `metrics` is None.
+    `bin_s` (the requests/s resolution) defaults to about 1/30 of the window, 0.1 s to 5 s."""
+    clock = clock or Clock()
+    t0, t_end = _window(timeline)
+    timeline = _within(timeline, t0, t_end)
+    if metrics is None:
+        metrics = compute_metrics(timeline)
+    bin_s = bin_s or _auto_bin(t_end - t0)
+    span = max(t_end - t0, bin_s)
+
     figure, (cap_ax, req_ax) = plt.subplots(
         2, 1, sharex=True, figsize=(10, 6.2), height_ratios=[1, 1], layout="constrained"
     )
     figure.suptitle(title, fontsize=12, fontweight="bold")
-    span = max(t_end - t0, bin_s)
-
-    healthy = healthy_capacity_curve(capacity, baseline_instances)
-    base = baseline_instances or (
-        int(capacity.groupby("time").size().iloc[0]) if not capacity.empty else 0
-    )
-    if not healthy.empty:
-        cap_ax.step(
-            healthy["time"] - t0, healthy["healthy_capacity"], where="post",
-            color="#15803d", linewidth=2, label="healthy capacity",
-        )  # fmt: skip
-    if not requests.empty and base:
-        times = np.arange(t0 + serving_window_s, t0 + span + bin_s / 4, bin_s / 4)
-        serving = serving_capacity_curve(requests, base, times, serving_window_s)
-        cap_ax.plot(
-            times - t0, serving, color="#7c3aed", linewidth=1.5, alpha=0.85,
-            label=f"serving capacity ({serving_window_s:g} s window)",
-        )  # fmt: skip
-    cap_ax.set_ylim(-0.05, 1.12)
-    cap_ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    cap_ax.set_ylabel("capacity (of baseline)")
-    if healthy.empty and (requests.empty or not base):
-        cap_ax.text(0.5, 0.5, "no capacity samples", transform=cap_ax.transAxes, ha="center")
-
-    if requests.empty:
-        req_ax.text(0.5, 0.5, "no requests recorded", transform=req_ax.transAxes, ha="center")
-        req_ax.set_ylim(0, 1)
-    else:
-        edges = np.arange(t0, t0 + span + bin_s, bin_s)
-        starts = requests["start"].to_numpy(dtype=float)
-        failed = ~requests["ok"].astype(bool).to_numpy()
-        total, _ = np.histogram(starts, bins=edges)
-        errors, _ = np.histogram(starts[failed], bins=edges)
-        centres = edges[:-1] - t0
-        req_ax.step(
-            centres, total / bin_s, where="post", color="#2563eb", linewidth=1.5,
-            label="requests/s",
-        )  # fmt: skip
-        req_ax.set_ylim(0, max(1.0, float((total / bin_s).max()) * 1.15))
-        # errors on their own (red) scale: a short burst stays visible next to heavy traffic
-        err_ax = req_ax.twinx()
-        err_ax.fill_between(centres, errors / bin_s, step="post", color="#dc2626", alpha=0.6)
-        err_ax.set_ylim(0, max(1.0, float((errors / bin_s).max()) * 1.3))
-        err_ax.set_ylabel("errors/s", color="#dc2626")
-        err_ax.tick_params(axis="y", colors="#dc2626")
-        req_ax.plot(
-            [], [], color="#dc2626", linewidth=6, alpha=0.6,
-            label=f"errors/s, right axis ({int(failed.sum())} failed of {len(starts)})",
-        )  # fmt: skip
-    req_ax.set_ylabel(f"requests/s ({bin_s:g} s bins)")
+    _capacity_panel(cap_ax, metrics, t0, t_end, clock)
+    _requests_panel(req_ax, timeline.requests, metrics, t0, t_end, span, bin_s, clock)
     req_ax.set_xlabel("wall seconds since start")
     req_ax.set_xlim(0, span)
-
     for ax in (cap_ax, req_ax):
-        _shade_phases(ax, events, t0, t_end)
-        _mark_events(ax, events, t0)
+        _shade_phases(ax, timeline, t0, t_end)
+        _mark_events(ax, timeline.events, t0)
         ax.grid(True, alpha=0.3)
     _legend(figure, (cap_ax, req_ax))
-
-    if time_scale != 1.0 and time_scale > 0:
-        top = cap_ax.secondary_xaxis(
-            "top", functions=(lambda x: x / time_scale, lambda x: x * time_scale)
-        )
-        top.set_xlabel(f"platform seconds (time scale {time_scale:g})", fontsize=9)
+    if clock.scaled:
+        top = cap_ax.secondary_xaxis("top", functions=(clock.platform, clock.wall))
+        top.set_xlabel(f"platform seconds (time scale {clock.time_scale:g})", fontsize=9)
     return figure
 
 
-def phase_spans(events: pd.DataFrame, t0: float, t_end: float) -> list[tuple[str, float, float]]:
-    """(name, start, end) of each phase: from `phase` events, else from inject and revert."""
-    phases = events[events["kind"] == "phase"].sort_values("time")
-    marks = [(str(row.detail), float(row.time)) for row in phases.itertuples(index=False)]
-    if not marks:
-        inject = events[events["kind"] == "inject"]["time"]
-        revert = events[events["kind"].isin(["revert", "recovered"])]["time"]
-        if not inject.empty:
-            marks = [("baseline", t0), ("fault", float(inject.min()))]
-            after = revert[revert >= inject.min()]
-            if not after.empty:
-                marks.append(("recovery", float(after.min())))
-    return [
-        (name, start, marks[i + 1][1] if i + 1 < len(marks) else t_end)
-        for i, (name, start) in enumerate(marks)
-    ]
+# -- panels --------------------------------------------------------------------------------------
+def _capacity_panel(ax: plt.Axes, metrics: Metrics, t0: float, t_end: float, clock: Clock) -> None:
+    healthy, serving = metrics.healthy_capacity, metrics.serving_capacity
+    if not healthy.empty:
+        ax.step(
+            healthy["time"] - t0, healthy["capacity"], where="post", color=HEALTHY_COLOUR,
+            linewidth=2, gid="healthy_capacity",
+            label=f"healthy capacity (min {_percent(metrics.min_healthy_capacity)})",
+        )  # fmt: skip
+    if not serving.empty:
+        times, values = _broken_at_gaps(serving["time"].to_numpy(float) - t0, serving["capacity"])
+        window = metrics.resolutions.get(SERVING_CAPACITY.name)
+        within = f", {window.step_s:g} s window" if window and window.step_s else ""
+        ax.plot(
+            times, values, color=SERVING_COLOUR, linewidth=1.5, alpha=0.85, gid="serving_capacity",
+            label=f"serving capacity{within} (min {_percent(metrics.min_serving_capacity)})",
+        )  # fmt: skip
+    if healthy.empty and serving.empty:
+        ax.text(0.5, 0.5, "no capacity samples", transform=ax.transAxes, ha="center")
+    recovery = metrics.recovery
+    if recovery is not None and math.isfinite(recovery.start):
+        end = recovery.recovered_at if recovery.recovered_at is not None else t_end
+        text = (
+            f"recovery {_duration(recovery.time_s, clock)}"
+            if recovery.recovered and recovery.time_s is not None
+            else "not recovered"
+        )
+        _bracket(ax, recovery.start - t0, end - t0, BRACKET_Y, text, HEALTHY_COLOUR, "recovery")
+    ax.set_ylim(-0.05, 1.15)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    base = metrics.baseline_instances
+    ax.set_ylabel(f"capacity (of {base} at baseline)" if base else "capacity (of baseline)")
 
 
-def _shade_phases(ax: plt.Axes, events: pd.DataFrame, t0: float, t_end: float) -> None:
-    for name, start, end in phase_spans(events, t0, t_end):
+def _requests_panel(
+    ax: plt.Axes,
+    requests: pd.DataFrame,
+    metrics: Metrics,
+    t0: float,
+    t_end: float,
+    span: float,
+    bin_s: float,
+    clock: Clock,
+) -> None:
+    ax.set_ylabel(f"requests/s ({bin_s:g} s bins)")
+    if requests.empty:
+        ax.text(0.5, 0.5, "no requests recorded", transform=ax.transAxes, ha="center")
+        ax.set_ylim(0, 1)
+        return
+    edges = np.arange(t0, t0 + span + bin_s, bin_s)
+    starts = requests["start"].to_numpy(dtype=float)
+    failed = ~requests["ok"].astype(bool).to_numpy()
+    total, _ = np.histogram(starts, bins=edges)
+    errors, _ = np.histogram(starts[failed], bins=edges)
+    centres = edges[:-1] - t0
+    ax.step(
+        centres, total / bin_s, where="post", color="#2563eb", linewidth=1.5, label="requests/s"
+    )
+    ax.set_ylim(0, max(1.0, float((total / bin_s).max()) * 1.3))
+    # errors on their own (red) scale: a short burst stays visible next to heavy traffic
+    err_ax = ax.twinx()
+    err_ax.fill_between(centres, errors / bin_s, step="post", color=FAILURE_COLOUR, alpha=0.6)
+    err_ax.set_ylim(0, max(1.0, float((errors / bin_s).max()) * 1.3))
+    err_ax.set_ylabel("errors/s", color=FAILURE_COLOUR)
+    err_ax.tick_params(axis="y", colors=FAILURE_COLOUR)
+    overall = metrics.overall
+    ax.plot(
+        [], [], color=FAILURE_COLOUR, linewidth=6, alpha=0.6,
+        label=f"errors/s, right axis ({overall.failures} failed of {overall.requests})",
+    )  # fmt: skip
+    min_width = span / 400  # a disruption of one request stays visible
+    for i, disruption in enumerate(metrics.disruptions):
+        start = disruption.first_failure - t0
         ax.axvspan(
-            start - t0, end - t0, color=PHASE_COLOURS.get(name, "#f3f4f6"), alpha=0.6, zorder=0,
-            label=f"phase: {name}",
+            start, max(disruption.last_failure_end - t0, start + min_width), color=FAILURE_COLOUR,
+            alpha=0.15, hatch="//", zorder=1, gid="disruption",
+            label="disruption (failures without a quiet window)" if i == 0 else None,
+        )  # fmt: skip
+    for failover in metrics.failovers:
+        if failover.time_s is None:
+            continue
+        start = failover.injection - t0
+        if math.isinf(failover.time_s):
+            _bracket(ax, start, t_end - t0, 0.9, "errors never stopped", FAILURE_COLOUR, "failover",
+                     axes_y=True)  # fmt: skip
+        else:
+            text = f"failover {_duration(failover.time_s, clock)}"
+            _bracket(ax, start, start + failover.time_s, 0.9, text, FAILURE_COLOUR, "failover",
+                     axes_y=True)  # fmt: skip
+
+
+# -- phases, events, brackets, legend ------------------------------------------------------------
+def _shade_phases(ax: plt.Axes, timeline: Timeline, t0: float, t_end: float) -> None:
+    """The phases the metrics use (Timeline.phases()), clipped to the chart's window."""
+    for phase in timeline.phases():
+        start, end = max(phase.start, t0), min(phase.end, t_end)
+        if end <= start:
+            continue
+        ax.axvspan(
+            start - t0, end - t0, color=PHASE_COLOURS.get(phase.name, "#f3f4f6"), alpha=0.6,
+            zorder=0, label=f"phase: {phase.name}", gid=f"phase:{phase.name}",
         )  # fmt: skip
 
 
@@ -234,18 +216,91 @@ def _mark_events(ax: plt.Axes, events: pd.DataFrame, t0: float) -> None:
         ax.axvline(float(row.time) - t0, color=colour, linestyle=style, linewidth=1.6, label=label)
 
 
+def _bracket(
+    ax: plt.Axes,
+    start: float,
+    end: float,
+    y: float,
+    text: str,
+    colour: str,
+    gid: str,
+    *,
+    axes_y: bool = False,
+) -> None:
+    """A double arrow from start to end (x: seconds since start) with its text above it."""
+    transform = ax.get_xaxis_transform() if axes_y else ax.transData
+    arrow = ax.annotate(
+        "", xy=(end, y), xytext=(start, y), xycoords=transform, textcoords=transform,
+        arrowprops={"arrowstyle": "|-|,widthA=0.25,widthB=0.25", "color": colour, "lw": 1.4},
+    )  # fmt: skip
+    arrow.set_gid(gid)
+    label = ax.annotate(
+        text, xy=(start, y), xycoords=transform, xytext=(2, 3), textcoords="offset points",
+        fontsize=8, color=colour, va="bottom",
+        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+    )  # fmt: skip
+    label.set_gid(f"{gid}:text")
+
+
 def _legend(figure: Figure, axes: Sequence[plt.Axes]) -> None:
-    """One legend under both panels: curves first, then phases and events, each once."""
+    """One legend under both panels: curves and figures first, then phases, then events."""
     unique: dict[str, object] = {}
     for ax in axes:
         handles, labels = ax.get_legend_handles_labels()
         for handle, label in zip(handles, labels, strict=True):
             unique.setdefault(label, handle)
-    if unique:
+    events = {label for _, _, label in EVENT_STYLES.values()}
+
+    def group(label: str) -> int:
+        return 2 if label in events else 1 if label.startswith("phase: ") else 0
+
+    ordered = sorted(unique, key=group)  # stable: drawing order within a group
+    if ordered:
         figure.legend(
-            list(unique.values()), list(unique.keys()), loc="outside lower center",
-            ncol=min(len(unique), 6), fontsize=8, frameon=False,
+            [unique[label] for label in ordered], ordered, loc="outside lower center",
+            ncol=min(len(ordered), 5), fontsize=8, frameon=False,
         )  # fmt: skip
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _window(timeline: Timeline) -> tuple[float, float]:
+    """(start, end) of the experiment: its capacity samples and events, else its requests."""
+    framing = [t["time"] for t in (timeline.capacity, timeline.events) if not t.empty]
+    if not framing and not timeline.requests.empty:
+        framing = [timeline.requests["start"]]
+    if not framing:
+        return 0.0, 1.0
+    start = min(float(times.min()) for times in framing)
+    end = max(float(times.max()) for times in framing)
+    return start, end if math.isfinite(end) and end > start else start + 1.0
+
+
+def _within(timeline: Timeline, t0: float, t_end: float) -> Timeline:
+    requests = timeline.requests
+    inside = requests[(requests["start"] >= t0) & (requests["start"] <= t_end)]
+    if len(inside) == len(requests):
+        return timeline
+    return Timeline(inside.reset_index(drop=True), timeline.capacity, timeline.events)
+
+
+def _broken_at_gaps(times: np.ndarray, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The curve with NaN where the metric skipped windows (no traffic): drawn as a gap."""
+    y = values.to_numpy(dtype=float)
+    if len(times) < 3:
+        return times, y
+    steps = np.diff(times)
+    cuts = np.flatnonzero(steps > 1.5 * float(np.median(steps))) + 1
+    return np.insert(times, cuts, np.nan), np.insert(y, cuts, np.nan)
+
+
+def _duration(wall_s: float, clock: Clock) -> str:
+    if not clock.scaled:
+        return f"{wall_s:.2f} s"
+    return f"{clock.platform(wall_s):.1f} s platform ({wall_s:.2f} s wall)"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
 
 
 def _auto_bin(span_s: float) -> float:
@@ -254,27 +309,3 @@ def _auto_bin(span_s: float) -> float:
         if span_s / step <= 30:
             return step
     return 5.0
-
-
-def _frame(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
-    if frame is None:
-        return pd.DataFrame({c: [] for c in columns})
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"timeline frame lacks columns {missing}; expected {columns}")
-    return frame
-
-
-def _start_time(*frames: pd.DataFrame) -> float:
-    candidates = [float(_times(frame).min()) for frame in frames if not frame.empty]
-    return min(candidates) if candidates else 0.0
-
-
-def _end_time(*frames: pd.DataFrame, t0: float) -> float:
-    candidates = [float(_times(frame).max()) for frame in frames if not frame.empty]
-    end = max(candidates) if candidates else t0 + 1.0
-    return end if math.isfinite(end) and end > t0 else t0 + 1.0
-
-
-def _times(frame: pd.DataFrame) -> pd.Series:
-    return frame["start"] if "start" in frame.columns else frame["time"]

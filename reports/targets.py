@@ -2,8 +2,9 @@
 
 `experiments/targets.toml` holds a `[defaults]` table and `[experiments.<name>]` overrides.
 Durations are in platform seconds (what one would set for Azure); the verdict converts measured
-wall seconds with the emulator's time scale. A malformed file is refused with one line naming
-the file and the key, before anything runs.
+wall seconds with the emulator's clock. Which keys exist, the metric each bounds, which way and
+in what range all come from the measures' declarations (`probes.measures`). A malformed file is
+refused with one line naming the file and the key, before anything runs.
 """
 
 from __future__ import annotations
@@ -13,44 +14,37 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from flexchaos.errors import FlexchaosError
+from probes.measures import TARGETED, Bound, Measure
 
 DEFAULT_TARGETS_PATH = Path("experiments/targets.toml")
 
 
 @dataclass(frozen=True)
 class TargetSpec:
-    """One kind of target: the metric it bounds, which way, its unit and its valid range."""
+    """One kind of target: its key in targets.toml, the measure it bounds and which way."""
 
     key: str
-    metric: str
-    bound: Literal["min", "max"]
-    unit: str
-    low: float = 0.0
-    high: float = math.inf
-    platform_time: bool = False  # a duration: limit in platform seconds, measured in wall seconds
+    bound: Bound
+    measure: Measure
+
+    @classmethod
+    def of(cls, measure: Measure) -> TargetSpec:
+        if measure.target is None or measure.bound is None:
+            raise ValueError(f"measure {measure.name} has no target")
+        return cls(measure.target, measure.bound, measure)
+
+    @property
+    def metric(self) -> str:
+        return self.measure.name
 
     @property
     def comparison(self) -> str:
-        return ">=" if self.bound == "min" else "<="
-
-    @property
-    def range_text(self) -> str:
-        return f"{self.low:g}..{self.high:g}" if math.isfinite(self.high) else f">= {self.low:g}"
+        return self.measure.comparison
 
 
-SPECS: dict[str, TargetSpec] = {
-    spec.key: spec
-    for spec in (
-        TargetSpec("min_healthy_capacity", "min_healthy_capacity", "min", "", 0.0, 1.0),
-        TargetSpec("max_failover_time_s", "failover_time_s", "max", "s", platform_time=True),
-        TargetSpec("max_error_rate", "error_rate", "max", "", 0.0, 1.0),
-        TargetSpec("max_p95_latency_ms", "p95_latency_ms", "max", "ms"),
-        TargetSpec("max_recovery_time_s", "recovery_time_s", "max", "s", platform_time=True),
-    )
-}
+SPECS: dict[str, TargetSpec] = {spec.key: spec for spec in map(TargetSpec.of, TARGETED)}
 
 
 @dataclass(frozen=True)
@@ -133,9 +127,10 @@ def _limits(table: object, where: str, source: str) -> dict[str, float]:
                 f"{source}: [{where}] {key} must be a number, got {type(value).__name__} {value!r}"
             )
         number = float(value)
-        if not (math.isfinite(number) and spec.low <= number <= spec.high):
+        measure = spec.measure
+        if not (math.isfinite(number) and measure.low <= number <= measure.high):
             raise FlexchaosError(
-                f"{source}: [{where}] {key} = {value!r} is out of range {spec.range_text}"
+                f"{source}: [{where}] {key} = {value!r} is out of range {measure.range_text}"
             )
         limits[key] = number
     return limits

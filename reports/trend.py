@@ -22,15 +22,25 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from probes.measures import (
+    ERROR_RATE,
+    FAILOVER_TIME,
+    HEALTHY_CAPACITY,
+    P95_LATENCY,
+    RECOVERY_TIME,
+    Measure,
+)
 from reports.allure_attachments import VERDICT_JSON_NAME
 from reports.verdict import Verdict
 
-TREND_METRICS = ("failover_time_s", "recovery_time_s")
+TREND_MEASURES = (FAILOVER_TIME, RECOVERY_TIME)  # charted across runs
 
 
 @dataclass(frozen=True)
 class TrendPoint:
-    """One experiment of one run; durations in platform seconds (wall alongside)."""
+    """One experiment of one run; durations in platform seconds (wall alongside).
+
+    The field names are trend.jsonl's format: a measure's value is the field of its name."""
 
     run: str
     time: str
@@ -45,6 +55,11 @@ class TrendPoint:
     p95_latency_ms: float | None
     time_scale: float
     limits: dict[str, float]
+
+    def value(self, measure: Measure) -> float | None:
+        """The recorded value of a measure (platform seconds for a duration)."""
+        value = getattr(self, measure.name)
+        return value if isinstance(value, float | int) else None
 
 
 @dataclass(frozen=True)
@@ -90,21 +105,21 @@ def points_for_run(found: Sequence[ResultVerdict]) -> list[TrendPoint]:
     points = []
     for item in found:
         v = item.verdict
-        wall = {m: _number(v.measured.get(m)) for m in TREND_METRICS}
-        platform = {m: (w / v.time_scale if w is not None else None) for m, w in wall.items()}
+        wall = {m: _number(v.measured.get(m.name)) for m in TREND_MEASURES}
+        platform = {m: None if w is None else m.on_platform(w, v.clock) for m, w in wall.items()}
         points.append(
             TrendPoint(
                 run=run,
                 time=when,
                 experiment=v.experiment,
                 state=v.state,
-                failover_time_s=platform["failover_time_s"],
-                recovery_time_s=platform["recovery_time_s"],
-                failover_time_wall_s=wall["failover_time_s"],
-                recovery_time_wall_s=wall["recovery_time_s"],
-                min_healthy_capacity=_number(v.measured.get("min_healthy_capacity")),
-                error_rate=_number(v.measured.get("error_rate")),
-                p95_latency_ms=_number(v.measured.get("p95_latency_ms")),
+                failover_time_s=platform[FAILOVER_TIME],
+                recovery_time_s=platform[RECOVERY_TIME],
+                failover_time_wall_s=wall[FAILOVER_TIME],
+                recovery_time_wall_s=wall[RECOVERY_TIME],
+                min_healthy_capacity=_number(v.measured.get(HEALTHY_CAPACITY.name)),
+                error_rate=_number(v.measured.get(ERROR_RATE.name)),
+                p95_latency_ms=_number(v.measured.get(P95_LATENCY.name)),
                 time_scale=v.time_scale,
                 limits={row.target: row.limit for row in v.rows},
             )
@@ -148,20 +163,18 @@ def render_trend(
     figure, ax = plt.subplots(figsize=(9, 3.4), layout="constrained")
     if experiment is None:
         for name in sorted({p.experiment for p in points}):
-            series = [p for p in points if p.experiment == name and p.failover_time_s is not None]
-            if series:
-                xs = [index[p.run] for p in series]
-                ax.plot(xs, [p.failover_time_s for p in series], marker="o", label=name)
+            xs, ys = _series([p for p in points if p.experiment == name], FAILOVER_TIME, index)
+            if xs:
+                ax.plot(xs, ys, marker="o", label=name)
         ax.set_title(title or "Failover time per scenario across runs")
     else:
         series = [p for p in points if p.experiment == experiment]
-        for metric, colour in zip(TREND_METRICS, ("#b91c1c", "#1d4ed8"), strict=True):
-            xs = [index[p.run] for p in series if getattr(p, metric) is not None]
-            ys = [getattr(p, metric) for p in series if getattr(p, metric) is not None]
-            ax.plot(xs, ys, marker="o", color=colour, label=metric.replace("_s", " (s)"))
-            limit = series[-1].limits.get(f"max_{metric}") if series else None
+        for measure, colour in zip(TREND_MEASURES, ("#b91c1c", "#1d4ed8"), strict=True):
+            xs, ys = _series(series, measure, index)
+            ax.plot(xs, ys, marker="o", color=colour, label=measure.name.replace("_s", " (s)"))
+            limit = series[-1].limits.get(measure.target or "") if series else None
             if limit is not None:
-                ax.axhline(limit, color=colour, linestyle="--", alpha=0.6, label=f"max_{metric}")
+                ax.axhline(limit, color=colour, linestyle="--", alpha=0.6, label=measure.target)
         ax.set_title(title or f"{experiment}: across runs")
     ax.set_xlabel("run (UTC start, oldest → newest)")
     ax.set_ylabel("platform seconds")
@@ -178,6 +191,14 @@ def render_trend(
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return buffer.getvalue()
+
+
+def _series(
+    points: Sequence[TrendPoint], measure: Measure, index: dict[str, int]
+) -> tuple[list[int], list[float]]:
+    """(run number, value) of the points that recorded the measure."""
+    pairs = [(index[p.run], value) for p in points if (value := p.value(measure)) is not None]
+    return [x for x, _ in pairs], [y for _, y in pairs]
 
 
 def _short_time(iso: str) -> str:

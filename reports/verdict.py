@@ -2,9 +2,9 @@
 
 A verdict is a table (target, limit, measured, unit, pass/fail) plus a state: `passed` when
 every target passed, `failed` when one missed (or has no measurement), `broken` when the steady
-state did not hold and no fault was injected. Durations are judged in platform seconds; the
-wall seconds measured on the harness's clock are shown alongside (platform = wall / time_scale;
-time_scale is 1.0 on Azure).
+state did not hold and no fault was injected. Durations are judged in platform seconds, converted
+by `probes.measures.Clock` (wall = platform × time_scale; 1.0 on Azure); the wall seconds measured
+on the harness's clock are shown alongside.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from probes.measures import Clock
 from reports.targets import SPECS, Targets, TargetSpec
 
 State = Literal["passed", "failed", "broken"]
@@ -94,6 +95,10 @@ class Verdict:
     def passed(self) -> bool:
         return self.state == "passed"
 
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.time_scale)
+
     def missed(self) -> list[VerdictRow]:
         return [row for row in self.rows if not row.passed]
 
@@ -118,7 +123,7 @@ class Verdict:
             raise MissedTargets(self.failure_message())
 
     def clock_note(self) -> str:
-        if self.time_scale == 1.0:
+        if not self.clock.scaled:
             return "durations in seconds (Azure's clock = wall clock)"
         return (
             f"durations in platform seconds; wall = platform x {self.time_scale:g} "
@@ -230,11 +235,11 @@ def judge(
 ) -> Verdict:
     """Compare measured values (wall seconds for durations) with the targets' limits.
 
-    `measured` is keyed by metric name (docs/internals.md): failover_time_s, error_rate, ...
-    A metric that is absent, None or NaN makes its row fail with the reason.
+    `measured` is keyed by measure name (`Metrics.as_measurements()`); a time_scale that is not
+    positive and finite is refused by `Clock`. A metric that is absent, None or NaN makes its
+    row fail with the reason.
     """
-    if not (math.isfinite(time_scale) and time_scale > 0):
-        raise ValueError(f"time_scale must be a positive number, got {time_scale!r}")
+    clock = Clock(time_scale)
     rows = []
     for spec, limit in targets.specs():
         raw = measured.get(spec.metric)
@@ -247,16 +252,16 @@ def judge(
             )
             rows.append(_row(spec, limit, reason=reason))
             continue
-        judged = value / time_scale if spec.platform_time else value
+        judged = spec.measure.on_platform(value, clock)
         passed = judged >= limit if spec.bound == "min" else judged <= limit
-        wall = value if spec.platform_time else None
+        wall = value if spec.measure.platform_time else None
         rows.append(_row(spec, limit, judged, passed, wall))
     state: State = "passed" if all(row.passed for row in rows) else "failed"
     verdict = Verdict(
         experiment=targets.experiment,
         rows=tuple(rows),
         state=state,
-        time_scale=time_scale,
+        time_scale=clock.time_scale,
         measured={k: _finite(v) for k, v in measured.items()},
     )
     if state == "failed":
@@ -272,6 +277,7 @@ def broken(
     measured: Mapping[str, float | None] | None = None,
 ) -> Verdict:
     """The verdict of an experiment whose steady state did not hold: nothing was judged."""
+    clock = Clock(time_scale)
     rows = tuple(
         _row(spec, limit, reason=f"{NOT_JUDGED}: no fault injected")
         for spec, limit in targets.specs()
@@ -280,7 +286,7 @@ def broken(
         experiment=targets.experiment,
         rows=rows,
         state="broken",
-        time_scale=time_scale,
+        time_scale=clock.time_scale,
         reason=reason,
         measured={k: _finite(v) for k, v in (measured or {}).items()},
     )
@@ -295,10 +301,10 @@ def _row(
     reason: str = "",
 ) -> VerdictRow:
     """One row for a target spec; durations are marked as platform seconds."""
-    clock: Literal["platform", ""] = "platform" if spec.platform_time else ""
+    clock: Literal["platform", ""] = "platform" if spec.measure.platform_time else ""
     return VerdictRow(
-        spec.key, spec.metric, spec.comparison, limit, measured, spec.unit, passed, clock, wall,
-        reason,
+        spec.key, spec.metric, spec.comparison, limit, measured, spec.measure.unit, passed, clock,
+        wall, reason,
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from flexchaos.errors import FlexchaosError
+from probes.measures import Clock
 from probes.metrics import compute_metrics
 from probes.timeline import Timeline
 from tests.probes import constructed as c
@@ -47,7 +48,7 @@ def test_ordinary_stop_and_revert() -> None:
 
 
 def test_durations_convert_to_platform_seconds() -> None:
-    measured = compute_metrics(ordinary()).as_measurements(time_scale=0.05)
+    measured = compute_metrics(ordinary()).as_measurements(Clock(0.05))
     assert measured["recovery_time_s"] == pytest.approx(20.0)  # 1 s wall at scale 0.05
     assert measured["error_rate"] == pytest.approx(50 / 3000)  # ratios are not scaled
 

@@ -12,6 +12,8 @@ import os
 import allure
 import pandas as pd
 
+from probes.measures import Clock
+from probes.timeline import Timeline
 from reports import allure_attachments as aa
 from reports.chart import render_timeline
 from reports.targets import Targets
@@ -51,8 +53,8 @@ def _run(name: str, fault: str, story: str, scenario: str, hypothesis: str, meas
     with allure.step("judge"):
         verdict = judge(Targets(name, {**LIMITS, **(limits or {})}), measured,
                         time_scale=TIME_SCALE)  # fmt: skip
-        png = render_timeline(requests, capacity, events, title=f"{name}: {story}",
-                              time_scale=TIME_SCALE)  # fmt: skip
+        png = render_timeline(Timeline.build(requests, capacity, events),
+                              title=f"{name}: {story}", clock=Clock(TIME_SCALE))  # fmt: skip
         aa.present_verdict(verdict, scenario=scenario, hypothesis=hypothesis, chart_png=png)
         aa.attach_requests_csv(requests)
         aa.attach_timeline_csv(capacity, "capacity samples")
@@ -101,7 +103,8 @@ def test_spot_eviction() -> None:
         {"time": [tl.T0], "kind": ["phase"], "fault": [None], "vm": [None], "detail": ["baseline"]}
     )
     png = render_timeline(
-        None, tl.capacity_frame(), baseline_only, title="test_spot_eviction: baseline only"
+        Timeline.build(None, tl.capacity_frame(), baseline_only),
+        title="test_spot_eviction: baseline only",
     )
     aa.present_verdict(verdict, scenario=scenario, hypothesis=hypothesis, chart_png=png)
     verdict.check()

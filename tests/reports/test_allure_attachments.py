@@ -19,6 +19,7 @@ INNER = textwrap.dedent(
 
     import pytest
 
+    from probes.timeline import Timeline
     from reports import allure_attachments as aa
     from reports.chart import render_timeline
     from reports.targets import Targets
@@ -41,7 +42,8 @@ INNER = textwrap.dedent(
         assert aa.attach_locust_stats([stats, tmp_path / "absent.csv"]) == [stats]
         requests = tl.requests_frame()
         aa.attach_requests_csv(requests)
-        png = render_timeline(requests, tl.capacity_frame(), tl.events_frame(), title="x")
+        timeline = Timeline.build(requests, tl.capacity_frame(), tl.events_frame())
+        png = render_timeline(timeline, title="x")
         verdict = judge(
             Targets("test_stop_vm", LIMITS),
             {"min_healthy_capacity": 5 / 6, "failover_time_s": 0.9, "error_rate": 0.01},

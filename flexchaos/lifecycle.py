@@ -34,6 +34,7 @@ from fleet.selection import Selection
 from fleet.target import FleetTarget
 from flexchaos.observation import Observation
 from flexchaos.scenario import Scenario
+from probes.measures import ERROR_RATE, Clock
 from probes.metrics import Metrics, compute_metrics
 from probes.timeline import Timeline
 from reports.targets import Targets
@@ -52,8 +53,12 @@ class Fleet:
     lb_url: str
     time_scale: float = 1.0  # wall seconds per platform second (1.0 on Azure)
 
+    @property
+    def clock(self) -> Clock:
+        return Clock(self.time_scale)
+
     def wall(self, platform_s: float) -> float:
-        return platform_s * self.time_scale
+        return self.clock.wall(platform_s)
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,7 @@ class Experiment:
             if healthy < self._baseline_count:
                 problems.append(f"healthy capacity {healthy}/{self._baseline_count} is not full")
         requests = self._observation.requests()
-        limit = self.targets.limits.get("max_error_rate", 0.01)
+        limit = self.targets.limits.get(str(ERROR_RATE.target), 0.01)
         if requests.empty:
             problems.append("no request was answered during the baseline")
         else:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from probes.measures import Clock
+
 PROGRESS_INTERVAL_S = 1.0
 
 
@@ -66,7 +68,7 @@ class Progress:
         self._tail = tail
         self._capacity = capacity
         self._probe = probe_requests
-        self._time_scale = time_scale
+        self._clock = Clock(time_scale)
         self._start = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
@@ -114,7 +116,7 @@ class Progress:
         self._last_tick = now
         return (
             f"  [{self.name}] {self.phase:<10} {wall:6.1f} s wall "
-            f"({wall / self._time_scale:7.0f} s platform)  {cap}  "
+            f"({self._clock.platform(wall):7.0f} s platform)  {cap}  "
             f"{rate:6.0f} req/s  {failed:4d} errors"
         )
 

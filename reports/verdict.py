@@ -16,18 +16,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from flexchaos.errors import MissedTargets, SteadyStateBroken
 from probes.measures import Clock
 from reports.targets import SPECS, Targets, TargetSpec
 
 State = Literal["passed", "failed", "broken"]
-
-
-class MissedTargets(AssertionError):
-    """Raised to fail a test whose verdict missed a target (Allure status: failed)."""
-
-
-class SteadyStateBroken(Exception):
-    """Raised when the steady state did not hold: no fault injected (Allure status: broken)."""
 
 
 MISSED_PREFIX = "Missed resilience targets"
@@ -357,8 +350,6 @@ __all__ = [
     "BROKEN_PREFIX",
     "MISSED_PREFIX",
     "SPECS",
-    "MissedTargets",
-    "SteadyStateBroken",
     "Verdict",
     "VerdictRow",
     "broken",

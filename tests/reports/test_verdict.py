@@ -7,8 +7,9 @@ import math
 
 import pytest
 
+from flexchaos.errors import MissedTargets, SteadyStateBroken
 from reports.targets import Targets
-from reports.verdict import MissedTargets, SteadyStateBroken, Verdict, broken, judge
+from reports.verdict import Verdict, broken, judge
 
 TARGETS = Targets(
     "test_stop_vm",

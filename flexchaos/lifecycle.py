@@ -26,7 +26,7 @@ from fleet.injector import Injection, Injector
 from fleet.inventory import Inventory
 from fleet.journal import Journal
 from fleet.plan import Plan, build_plan
-from fleet.target import FleetTarget
+from flexchaos.fleet_spec import Fleet
 from flexchaos.observation import Observation
 from flexchaos.scenario import Scenario
 from probes.metrics import Metrics, compute_metrics
@@ -38,18 +38,6 @@ CAPACITY_TICK_PLATFORM_S = 5.0  # one inventory listing per tick; Azure's probe 
 MIN_CAPACITY_TICK_S = 0.1  # wall: never list faster than this
 TAIL_S = 1.5  # wall seconds of traffic after recovery, so a disruption can be seen to end
 CHAOS_STUDIO_FAULT = "chaos-shutdown"  # a VM shutdown run as an Azure Chaos Studio experiment
-
-
-@dataclass(frozen=True)
-class Fleet:
-    """Where an experiment runs: the scale set, its load balancer frontend and its clock."""
-
-    target: FleetTarget
-    lb_url: str
-    time_scale: float = 1.0  # wall seconds per platform second (1.0 on Azure)
-
-    def wall(self, platform_s: float) -> float:
-        return platform_s * self.time_scale
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from fleet.faults import FAULTS
 from fleet.guard import DEFAULT_FLOOR, DEFAULT_MAX_UNAVAILABLE, GuardLimits
 from fleet.plan import build_plan
 from fleet.selection import Selection
-from flexchaos.commands.fleet_options import add_fleet_arguments, fleet_target, parse_tag
+from flexchaos.fleet_spec import FleetSpec, add_fleet_arguments, open_fleet, parse_tag
 
 HELP = "dry run: print the plan of a fault (VMs, calls, reverts, guard) and change nothing"
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     limits = GuardLimits(args.max_unavailable, args.floor)
     selection = selection_from(args)
     options = options_from(args)
-    with fleet_target(args) as target:
-        plan = build_plan(target, args.fault, selection, options, limits)
+    with open_fleet(FleetSpec.from_args(args)) as fleet:
+        plan = build_plan(fleet.target, args.fault, selection, options, limits)
         print(plan.text())
     return 0 if plan.allowed else 1

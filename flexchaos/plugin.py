@@ -41,7 +41,6 @@ VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
 FLEET_KEY = pytest.StashKey[Fleet]()
-VERDICTS_FILE = "verdicts.json"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -128,7 +127,7 @@ def _session_fleet(settings: Settings, config: pytest.Config) -> AbstractContext
     """The session's fleet as flexchaos.fleet_spec resolves it, the emulator's log kept."""
     return open_fleet(
         settings.fleet_spec,
-        log_path=settings.work_dir / "emulator.log",
+        log_path=settings.work_dir.create().emulator_log,
         say=lambda line: _say(config, line),
     )
 
@@ -176,7 +175,7 @@ class GameDay:
             self.fleet,
             targets,
             RunOptions(
-                work_dir=self.settings.work_dir,
+                work_dir=self.settings.work_dir.experiments,
                 journal=self.settings.journal,
                 users=self.settings.users,
                 seed=self.settings.seed,
@@ -225,8 +224,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not verdicts:
         return
     settings = settings_of(config)
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
-    (settings.work_dir / VERDICTS_FILE).write_text(
+    settings.work_dir.create().verdicts.write_text(
         json.dumps([v.to_dict() for v in verdicts], indent=2), encoding="utf-8"
     )
     from reports import allure_attachments as report

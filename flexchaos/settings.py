@@ -16,6 +16,7 @@ import pytest
 from flexchaos.errors import FlexchaosError
 from flexchaos.fleet_spec import FLEET_OPTIONS, FleetSpec
 from flexchaos.options import Option, add_to_pytest, from_pytest, switch, text
+from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
 
 RUN_OPTIONS: tuple[Option, ...] = (
     Option("targets", "resilience targets file", "experiments/targets.toml", metavar="FILE"),
@@ -29,14 +30,13 @@ RUN_OPTIONS: tuple[Option, ...] = (
     Option("seed", "seed for random VM selection (recorded in the report)", metavar="N"),
     Option(
         "journal",
-        "fault journal used by `flexchaos rollback`",
-        "reports/journal.jsonl",
+        "fault journal that `flexchaos rollback` reads (default: journal.jsonl in the work dir)",
         metavar="PATH",
     ),
     Option(
         "work-dir",
-        "where per-experiment logs, Locust output and charts go",
-        "reports/out",
+        "where the run writes its journal, per-experiment outputs and verdicts",
+        str(DEFAULT_WORK_DIR),
         metavar="DIR",
     ),
 )
@@ -44,13 +44,15 @@ RUN_OPTIONS: tuple[Option, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
+    """A game day's settings, checked: the fleet, the targets, the load and where output goes."""
+
     fleet_spec: FleetSpec
     targets: Path
     dry_run: bool
     users: int
     seed: int | None
     journal: Path
-    work_dir: Path
+    work_dir: WorkDir
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> Settings:
@@ -62,14 +64,15 @@ class Settings:
         users = _integer(values, "users")
         if users is None or users < 1:
             raise FlexchaosError(f"--users must be at least 1, got {text(values, 'users')}")
+        work_dir = WorkDir(Path(_given(values, "work_dir")))
         return cls(
             fleet_spec=fleet_spec,
             targets=Path(_given(values, "targets")),
             dry_run=switch(values, "dry_run"),
             users=users,
             seed=_integer(values, "seed"),
-            journal=Path(_given(values, "journal")),
-            work_dir=Path(_given(values, "work_dir")),
+            journal=Path(text(values, "journal") or work_dir.journal),
+            work_dir=work_dir,
         )
 
 

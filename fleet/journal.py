@@ -22,7 +22,7 @@ from typing import Any
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError
 
-DEFAULT_JOURNAL = Path("reports/journal.jsonl")
+DEFAULT_JOURNAL = Path(".flexchaos/journal.jsonl")  # flexchaos.workdir.WorkDir().journal
 INJECTED = "injected"
 REVERTED = "reverted"
 

@@ -31,10 +31,10 @@ from fleet.inventory import Inventory
 from fleet.journal import Journal
 from fleet.plan import Plan, build_plan
 from fleet.selection import Selection
-from fleet.target import FleetTarget
+from flexchaos.fleet_spec import Fleet
 from flexchaos.observation import Observation
 from flexchaos.scenario import Scenario
-from probes.measures import ERROR_RATE, Clock
+from probes.measures import ERROR_RATE
 from probes.metrics import Metrics, compute_metrics
 from probes.timeline import Timeline
 from reports.targets import Targets
@@ -46,21 +46,6 @@ TAIL_S = 1.5  # wall seconds of traffic after recovery, so a disruption can be s
 
 
 @dataclass(frozen=True)
-class Fleet:
-    """Where an experiment runs: the scale set, its load balancer frontend and its clock."""
-
-    target: FleetTarget
-    lb_url: str
-    time_scale: float = 1.0  # wall seconds per platform second (1.0 on Azure)
-
-    @property
-    def clock(self) -> Clock:
-        return Clock(self.time_scale)
-
-    def wall(self, platform_s: float) -> float:
-        return self.clock.wall(platform_s)
-
-
 @dataclass(frozen=True)
 class RunOptions:
     """How hard and where: load, journal, guard limits, output folder, dry run."""

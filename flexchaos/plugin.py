@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import Any
 
 import pytest
@@ -29,7 +29,8 @@ import pytest
 from fleet.guard import GuardLimits
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError, Interrupted
-from flexchaos.lifecycle import Experiment, Fleet, Outcome, RunOptions
+from flexchaos.fleet_spec import Fleet, open_fleet
+from flexchaos.lifecycle import Experiment, Outcome, RunOptions
 from flexchaos.scenario import Scenario
 from flexchaos.settings import Settings, add_options
 from reports.targets import TargetsFile, load_targets
@@ -39,7 +40,6 @@ VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
 FLEET_KEY = pytest.StashKey[Fleet]()
-VERDICTS_FILE = "verdicts.json"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -113,47 +113,22 @@ def flexchaos_targets(flexchaos_settings: Settings) -> TargetsFile:
 @pytest.fixture(scope="session")
 def flexchaos_fleet(flexchaos_settings: Settings, pytestconfig: pytest.Config) -> Iterator[Fleet]:
     """The fleet under test: the emulator (started here, or attached) or an Azure scale set."""
-    settings = flexchaos_settings
-    if settings.fleet == "azure":
-        assert settings.subscription and settings.resource_group and settings.scale_set
-        assert settings.lb_url  # Settings.parse requires it for azure
-        target = FleetTarget.azure(
-            settings.subscription, settings.resource_group, settings.scale_set,
-            load_balancer=settings.load_balancer,
-        )  # fmt: skip
-        fleet = pytestconfig.stash[FLEET_KEY] = Fleet(target, settings.lb_url, 1.0)
-        yield fleet
-        return
-    from emulator.launcher import RunningEmulator, attach
-
-    if settings.arm_url:
+    with ExitStack() as stack:
         try:
-            info = attach(settings.arm_url)
+            fleet = stack.enter_context(_session_fleet(flexchaos_settings, pytestconfig))
         except FlexchaosError as exc:  # one line and stop: nothing can run without the fleet
             pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
-        yield _emulator_fleet(info, settings, pytestconfig)
-        return
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
-    emulator = RunningEmulator(
-        topology=settings.topology,
-        time_scale=settings.time_scale,
-        log_path=settings.work_dir / "emulator.log",
+        pytestconfig.stash[FLEET_KEY] = fleet
+        yield fleet
+
+
+def _session_fleet(settings: Settings, config: pytest.Config) -> AbstractContextManager[Fleet]:
+    """The session's fleet as flexchaos.fleet_spec resolves it, the emulator's log kept."""
+    return open_fleet(
+        settings.fleet_spec,
+        log_path=settings.work_dir.create().emulator_log,
+        say=lambda line: _say(config, line),
     )
-    _say(pytestconfig, f"flexchaos: emulator at {emulator.info.arm_url} (time scale "
-         f"{emulator.info.time_scale:g}), load balancer at {emulator.info.lb_url}")  # fmt: skip
-    try:
-        yield _emulator_fleet(emulator.info, settings, pytestconfig)
-    finally:
-        emulator.stop()
-
-
-def _emulator_fleet(info: Any, settings: Settings, config: pytest.Config) -> Fleet:
-    lb_url = settings.lb_url or info.lb_url
-    if not lb_url:
-        raise pytest.UsageError("the emulator has no load balancer URL; pass --lb-url")
-    fleet = Fleet(FleetTarget.from_emulator(info), lb_url, float(info.time_scale))
-    config.stash[FLEET_KEY] = fleet
-    return fleet
 
 
 @pytest.fixture(scope="session")
@@ -199,7 +174,7 @@ class GameDay:
             self.fleet,
             targets,
             RunOptions(
-                work_dir=self.settings.work_dir,
+                work_dir=self.settings.work_dir.experiments,
                 journal=self.settings.journal,
                 users=self.settings.users,
                 seed=self.settings.seed,
@@ -248,8 +223,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not verdicts:
         return
     settings = settings_of(config)
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
-    (settings.work_dir / VERDICTS_FILE).write_text(
+    settings.work_dir.create().verdicts.write_text(
         json.dumps([v.to_dict() for v in verdicts], indent=2), encoding="utf-8"
     )
     from reports import allure_attachments as report
@@ -261,7 +235,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report.write_results_metadata(
             results,
             environment={
-                "fleet": settings.fleet,
+                "fleet": settings.fleet_spec.kind,
+                "scale set": fleet.target.scale_set if fleet else "-",
                 "time scale": fleet.time_scale if fleet else "-",
                 "endpoint": fleet.target.endpoint.arm_url if fleet else "-",
                 "users": settings.users,

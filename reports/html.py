@@ -1,9 +1,9 @@
 """The HTML report: Allure 3 (npm `allure`, pinned in reports/package-lock.json) as single files.
 
-The generator is installed locally with `npm ci --prefix reports` on first use (nothing global).
-Before generating, the results are copied to a staging folder where each experiment gets a
-chart of its failover and recovery time across runs (from trend.jsonl), so the metric trend
-shows next to Allure's own history of pass/fail (kept in history.jsonl).
+The generator is installed on first use into a cache outside the source tree
+(reports/allure_tool.py). Before generating, the results are copied to a staging folder where
+each experiment gets a chart of its failover and recovery time across runs (from trend.jsonl),
+so the metric trend shows next to Allure's own history of pass/fail (kept in history.jsonl).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flexchaos.errors import FlexchaosError
+from reports import allure_tool
 from reports.allure_attachments import categories
 from reports.trend import (
     append_trend,
@@ -25,9 +26,6 @@ from reports.trend import (
     render_trend,
 )
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-ALLURE_CLI = PACKAGE_DIR / "node_modules" / "allure" / "cli.js"
-NPM_CI_TIMEOUT_S = 240
 GENERATE_TIMEOUT_S = 180
 HIDDEN_LABELS = ("host", "thread", "framework", "language", "package", "parentSuite", "subSuite")
 NO_NODE_HINT = (
@@ -70,8 +68,8 @@ def generate_report(
                 f"{option} {kept} is inside --output {output}, which is emptied on each report; "
                 "keep it elsewhere"
             )
-    node = _node()
-    _ensure_allure(node)
+    node = _node(results)
+    cli = allure_tool.ensure_installed()
 
     found = read_results_verdicts(results)
     points = append_trend(trend.resolve(), points_for_run(found))
@@ -91,12 +89,12 @@ def generate_report(
         if output.exists():
             shutil.rmtree(output)  # Allure nests a second copy into a non-empty output
         run = subprocess.run(
-            [node, str(ALLURE_CLI), "generate", "--config", str(config), str(staging)],
+            [node, str(cli), "generate", "--config", str(config), str(staging)],
             cwd=staging_root,
             capture_output=True,
             text=True,
             timeout=GENERATE_TIMEOUT_S,
-            env=_node_env(),
+            env=allure_tool.node_env(),
         )
     if run.returncode != 0:
         tail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -117,49 +115,11 @@ def generate_report(
     return paths
 
 
-def allure_installed() -> bool:
-    return ALLURE_CLI.is_file()
-
-
-def _node() -> str:
+def _node(results: Path) -> str:
     node = shutil.which("node")
     if node is None or shutil.which("npm") is None:
-        raise FlexchaosError(NO_NODE_HINT.format(results="allure-results"))
+        raise FlexchaosError(NO_NODE_HINT.format(results=results))
     return node
-
-
-def _ensure_allure(node: str) -> None:
-    """`npm ci --prefix reports` once: the version pinned in package-lock.json, locally."""
-    if allure_installed():
-        return
-    npm = shutil.which("npm")
-    assert npm is not None  # checked by _node
-    try:
-        run = subprocess.run(
-            [
-                npm,
-                "ci",
-                "--prefix",
-                str(PACKAGE_DIR),
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=NPM_CI_TIMEOUT_S,
-            env=_node_env(),
-        )
-    except subprocess.TimeoutExpired:
-        raise FlexchaosError(
-            f"npm ci --prefix {PACKAGE_DIR} took over {NPM_CI_TIMEOUT_S} s; "
-            "check the network to the npm registry and retry"
-        ) from None
-    if run.returncode != 0 or not allure_installed():
-        tail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise FlexchaosError(
-            f"npm ci --prefix {PACKAGE_DIR} failed ({tail[0]}); run it by hand to see why"
-        )
 
 
 def _check_output(output: Path, results: Path) -> None:
@@ -200,9 +160,3 @@ def _config(name: str, output: Path, history: Path) -> str:
         },
     }
     return f"export default {json.dumps(config, indent=2)};\n"
-
-
-def _node_env() -> dict[str, str]:
-    import os
-
-    return {**os.environ, "ALLURE_NO_ANALYTICS": "true", "NO_UPDATE_NOTIFIER": "1"}

@@ -1,6 +1,6 @@
 """Screenshots of a generated report in headless Chromium: how a reviewer first sees it.
 
-    python -m reports.screenshots --report allure-report --test "Zone down" --out docs/img
+    python -m reports.screenshots --test "Zone down" --out docs/img   # the report in .flexchaos/
 
 Shoots the Awesome overview, one experiment's page (found by its title in the single-file
 report) and the dashboard. Chromium renders from disk (`file://`) because the reports are
@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from flexchaos.errors import FlexchaosError
+from flexchaos.workdir import WorkDir
 
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -58,7 +59,7 @@ def shoot(url: str, out: Path, size: str, budget_ms: int = 15_000, tries: int = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--report", type=Path, default=Path("allure-report"))
+    parser.add_argument("--report", type=Path, default=WorkDir().report)
     parser.add_argument("--test", default="Zone down", help="title of the experiment to shoot")
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
     args = parser.parse_args(argv)

@@ -1,9 +1,10 @@
 """`flexchaos gameday`: run the experiments under pytest, then build the HTML report.
 
 The experiments are ordinary pytest tests (experiments/); this command only chooses sensible
-outputs — Allure results, JUnit XML, the verdicts — and ends with the report's path and the
-verdict table, so a person at a terminal and a pipeline read the same thing. Exit code: 0 when
-every target of every experiment was met, 1 when one was missed or broken, 2 on bad input.
+outputs — Allure results, JUnit XML, the verdicts, all in the work dir (`.flexchaos/` unless
+--work-dir says otherwise) — and ends with the report's path and the verdict table, so a
+person at a terminal and a pipeline read the same thing. Exit code: 0 when every target of
+every experiment was met, 1 when one was missed or broken, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 
 from flexchaos.errors import FlexchaosError
+from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
 
 HELP = "Run the game day (experiments/) on the emulator or Azure, then build the report."
 USAGE_ERROR = 4  # pytest's exit codes: a usage error, an interrupted session
@@ -29,9 +31,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--experiments", default="experiments",
         help="pytest path(s) of the experiments to run (default: experiments)",
     )  # fmt: skip
-    parser.add_argument("--results", type=Path, default=Path("allure-results"))
-    parser.add_argument("--report", type=Path, default=Path("allure-report"))
-    parser.add_argument("--work-dir", type=Path, default=Path("reports/out"))
+    parser.add_argument(
+        "--work-dir", type=Path, default=DEFAULT_WORK_DIR,
+        help="where the run writes everything: journal, outputs, verdicts, JUnit XML, Allure "
+        f"results and report, history and trend (default {DEFAULT_WORK_DIR})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--results", type=Path, help="Allure results (default: allure-results in the work dir)"
+    )
+    parser.add_argument(
+        "--report", type=Path, help="HTML report folder (default: allure-report in the work dir)"
+    )
     parser.add_argument(
         "--no-report", action="store_true", help="skip the HTML report (Allure results only)"
     )
@@ -43,13 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     extra = [a for a in args.pytest_args if a != "--"]
-    verdicts_file = args.work_dir / "verdicts.json"
-    verdicts_file.unlink(missing_ok=True)
+    work = WorkDir(args.work_dir).create()
+    results: Path = args.results or work.results
+    work.verdicts.unlink(missing_ok=True)
     cmd = [
         sys.executable, "-m", "pytest", *args.experiments.split(),
         "-p", "no:cacheprovider", "-o", "console_output_style=classic", "-rfEs",
-        f"--alluredir={args.results}", "--clean-alluredir",
-        f"--junitxml={args.work_dir / 'junit.xml'}", f"--work-dir={args.work_dir}",
+        f"--alluredir={results}", "--clean-alluredir",
+        f"--junitxml={work.junit}", f"--work-dir={work.root}",
         *extra,
     ]  # fmt: skip
     print("flexchaos gameday: " + " ".join(cmd[1:]), flush=True)
@@ -66,11 +77,15 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         return 130
-    report_line = build_report(args)
+    report_line = (
+        f"Allure results: {results.resolve()} (HTML skipped: --no-report)"
+        if args.no_report
+        else build_report(results, args.report or work.report, work)
+    )
     print()
     print(report_line)
-    if verdicts_file.is_file():
-        print(closing_table(verdicts_file))
+    if work.verdicts.is_file():
+        print(closing_table(work.verdicts))
     return 0 if code == 0 else 1
 
 
@@ -97,22 +112,20 @@ def run_experiments(cmd: list[str]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def build_report(args: argparse.Namespace) -> str:
-    if args.no_report:
-        return f"Allure results: {args.results.resolve()} (HTML skipped: --no-report)"
+def build_report(results: Path, report: Path, work: WorkDir) -> str:
+    """The HTML report with the work dir's history and trend, or why there is none."""
     if shutil.which("node") is None:
+        again = "flexchaos report" + (f" --work-dir {work.root}" if work != WorkDir() else "")
         return (
-            f"Allure results: {args.results.resolve()}. No Node.js here, so no HTML report: "
-            "install Node 20+ (e.g. `apt-get install nodejs npm`) and run `flexchaos report`."
+            f"Allure results: {results.resolve()}. No Node.js here, so no HTML report: "
+            f"install Node 20+ (e.g. `apt-get install nodejs npm`) and run `{again}`."
         )
     from reports.html import generate_report
 
     try:
-        paths = generate_report(
-            args.results, args.report, Path("reports/history.jsonl"), Path("reports/trend.jsonl")
-        )
+        paths = generate_report(results, report, work.history, work.trend)
     except FlexchaosError as exc:
-        return f"HTML report not built: {exc}. Allure results: {args.results.resolve()}"
+        return f"HTML report not built: {exc}. Allure results: {results.resolve()}"
     return f"report: {paths.awesome}\ndashboard: {paths.dashboard}"
 
 

@@ -9,8 +9,8 @@ from fleet.faults import FAULTS, fault
 from fleet.guard import DEFAULT_FLOOR, DEFAULT_MAX_UNAVAILABLE, GuardLimits
 from fleet.plan import build_plan
 from fleet.selection import Selection
-from flexchaos.commands.fleet_options import add_fleet_arguments, fleet_target, parse_tag
 from flexchaos.errors import FlexchaosError
+from flexchaos.fleet_spec import FleetSpec, add_fleet_arguments, open_fleet, parse_tag
 
 HELP = "dry run: print the plan of a fault (VMs, calls, reverts, guard) and change nothing"
 
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     selection = selection_from(args)
     options = options_from(args)
     fault(args.fault).validate(options, args.hold)
-    with fleet_target(args) as target:
-        plan = build_plan(target, args.fault, selection, options, limits, hold_s=args.hold)
+    with open_fleet(FleetSpec.from_args(args)) as fleet:
+        plan = build_plan(fleet.target, args.fault, selection, options, limits, hold_s=args.hold)
         print(plan.text())
     return 0 if plan.allowed else 1

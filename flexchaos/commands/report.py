@@ -5,25 +5,32 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
+
 HELP = "Turn Allure results into a single-file HTML report with history and failover trends."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--results", type=Path, default=Path("allure-results"),
-        help="Allure results dir written by the game day (default: allure-results)",
+        "--work-dir", type=Path, default=DEFAULT_WORK_DIR,
+        help=f"the game day's work dir, where the paths below live (default {DEFAULT_WORK_DIR})",
     )  # fmt: skip
     parser.add_argument(
-        "--output", type=Path, default=Path("allure-report"),
-        help="report folder, emptied first (default: allure-report)",
+        "--results", type=Path,
+        help="Allure results dir written by the game day (default: allure-results in the work dir)",
     )  # fmt: skip
     parser.add_argument(
-        "--history", type=Path, default=Path("reports/history.jsonl"),
-        help="Allure history kept across runs (default: reports/history.jsonl)",
+        "--output", type=Path,
+        help="report folder, emptied first (default: allure-report in the work dir)",
     )  # fmt: skip
     parser.add_argument(
-        "--trend", type=Path, default=Path("reports/trend.jsonl"),
-        help="failover/recovery time per scenario across runs (default: reports/trend.jsonl)",
+        "--history", type=Path,
+        help="Allure history kept across runs (default: history.jsonl in the work dir)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--trend", type=Path,
+        help="failover and recovery time per scenario across runs (default: trend.jsonl in the "
+        "work dir)",
     )  # fmt: skip
     parser.add_argument("--name", default="flexchaos game day", help="the report's title")
 
@@ -31,7 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from reports.html import generate_report
 
-    paths = generate_report(args.results, args.output, args.history, args.trend, name=args.name)
+    work = WorkDir(args.work_dir)
+    paths = generate_report(
+        args.results or work.results,
+        args.output or work.report,
+        args.history or work.history,
+        args.trend or work.trend,
+        name=args.name,
+    )
     print(f"report: {paths.awesome}")
     print(f"dashboard: {paths.dashboard}")
     print(f"failover trend: {paths.trend_chart} ({paths.experiments} experiments this run)")

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 
 from fleet.review import review, text
-from flexchaos.commands.fleet_options import add_fleet_arguments, fleet_target
+from flexchaos.fleet_spec import FleetSpec, add_fleet_arguments, open_fleet
 
 HELP = "design review of the scale set (read-only): zones, health extension, repairs, LB, Spot"
 
@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with fleet_target(args) as target:
-        findings = review(target)
+    with open_fleet(FleetSpec.from_args(args)) as fleet:
+        findings = review(fleet.target)
     if args.json:
         print(json.dumps([asdict(f) for f in findings], indent=2))
     else:

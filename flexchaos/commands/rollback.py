@@ -5,15 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fleet.journal import DEFAULT_JOURNAL, require_journal
+from fleet.journal import require_journal
 from fleet.rollback import rollback
+from flexchaos.errors import FlexchaosError
+from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
 
 HELP = "revert every open fault in the journal (idempotent; safe after a crash)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--journal", default=str(DEFAULT_JOURNAL), help=f"journal file (default {DEFAULT_JOURNAL})"
+        "--journal",
+        type=Path,
+        help=f"journal file (default: journal.jsonl in the work dir, {WorkDir().journal})",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help=f"the game day's work dir, whose journal to read (default {DEFAULT_WORK_DIR})",
     )
     parser.add_argument(
         "--timeout",
@@ -24,10 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.journal == str(DEFAULT_JOURNAL) and not Path(args.journal).exists():
-        # No game day ever injected a fault here (or none ran): an always-run pipeline step
-        # must pass. A --journal given explicitly must exist (a typo is not "nothing to do").
-        print(f"nothing to roll back: no journal at {args.journal}")
-        return 0
-    results = rollback(require_journal(args.journal), print, args.timeout)
+    if args.journal is None:
+        if args.work_dir is not None and not args.work_dir.is_dir():
+            raise FlexchaosError(f"work dir {args.work_dir} does not exist; pass --work-dir DIR")
+        journal = WorkDir(args.work_dir or DEFAULT_WORK_DIR).journal
+        if not journal.exists():
+            # No game day ever injected a fault here (or none ran): an always-run pipeline step
+            # must pass. A --journal given explicitly must exist (a typo is not "nothing to do").
+            print(f"nothing to roll back: no journal at {journal}")
+            return 0
+    else:
+        journal = args.journal
+    results = rollback(require_journal(journal), print, args.timeout)
     return 1 if any(not r.ok for r in results) else 0

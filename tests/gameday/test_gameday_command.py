@@ -57,10 +57,23 @@ def test_targets_too_strict_exit_1_and_name_the_missed_target(fleet, tmp_path: P
 
 
 def test_met_targets_exit_0_with_the_verdict_table(fleet, tmp_path: Path) -> None:
-    run = gameday(fleet, tmp_path)
+    """Run from another folder with no output options: everything lands in its .flexchaos/."""
+    cmd = [
+        sys.executable, "-m", "flexchaos", "gameday", "--no-report",
+        "--experiments", str(REPO / "experiments" / "test_stop_vm.py"), "--",
+        "--arm-url", fleet.info.arm_url, "--users", "4",
+        "--targets", str(REPO / "experiments" / "targets.toml"),
+    ]  # fmt: skip
+    run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "test_stop_vm: PASSED" in run.stdout
     assert run.stdout.rstrip().splitlines()[-1] == "game day PASSED"
+    work = tmp_path / ".flexchaos"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".flexchaos"]
+    assert (work / "junit.xml").is_file() and (work / "verdicts.json").is_file()
+    assert any((work / "allure-results").glob("*-result.json"))
+    assert (work / "experiments" / "test_stop_vm" / "timeline.png").is_file()
+    assert '"reverted"' in (work / "journal.jsonl").read_text()
 
 
 def test_dry_run_prints_the_plan_and_mutates_nothing(fleet, tmp_path: Path) -> None:

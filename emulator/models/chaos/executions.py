@@ -44,6 +44,9 @@ class TargetRun:
     def fail(self, error: AzureError, now: float) -> None:
         self.status, self.failed_time, self.error = FAILED, now, error
 
+    def complete(self, now: float) -> None:
+        self.status, self.completed_time = SUCCEEDED, now
+
 
 @dataclass
 class ActionRun:

@@ -149,7 +149,8 @@ async def _action(ctx: RunContext, action: Resolved) -> None:
     await FAULTS[action.urn.lower()](ctx, action)
     now = w.clock.now()
     for target, _ in action.vms:
-        target.status, target.completed_time = SUCCEEDED, now
+        if target.status != SUCCEEDED:
+            target.complete(now)
     run.status, run.end_time = SUCCEEDED, now
     ctx.execution.last_action_at = now
 

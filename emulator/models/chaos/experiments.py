@@ -1,7 +1,8 @@
 """Chaos Studio experiments: the definition as sent (wire JSON selectors and steps), what the
 service validates when it is PUT, and what the service adds (identity, provisioning state).
 
-Limits are chaos-studio-service-limits' (docs/azure-behaviour.md §5.2).
+Limits are chaos-studio-service-limits' (docs/azure-behaviour.md §5.2). Each known fault must
+be used with its own action type (targets.py): a discrete redeploy, a continuous shutdown.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.models.chaos.executions import Execution
-from emulator.models.chaos.targets import ACTION_TYPES, CONTINUOUS, DELAY
+from emulator.models.chaos.targets import ACTION_TYPES, CONTINUOUS, DELAY, action_type_of
 from emulator.models.errors import BadRequest
 
 MAX_STEPS = 4
@@ -101,6 +102,12 @@ def _check_action(action: Any, selector_ids: set[str]) -> None:
     name, kind = action["name"], str(action.get("type", "")).lower()
     if kind not in ACTION_TYPES:
         raise BadRequest(f"Action {name} has type {action.get('type')!r}.")
+    expected = action_type_of(str(name))
+    if expected is not None and kind != expected:
+        raise BadRequest(
+            f"Action {name} is a {expected} fault in Chaos Studio's fault library; its type "
+            f"must be '{expected}', not '{action.get('type')}'."
+        )
     if kind in (CONTINUOUS, DELAY):
         try:
             seconds = parse_duration(str(action.get("duration", "")))
@@ -108,7 +115,11 @@ def _check_action(action: Any, selector_ids: set[str]) -> None:
             raise BadRequest(f"Action {name}: {exc}.") from None
         if not 0 < seconds <= MAX_DURATION_S:
             raise BadRequest(f"Action {name}: the duration must be > 0 and <= PT12H.")
-    if kind != DELAY and str(action.get("selectorId", "")).lower() not in selector_ids:
+    if kind == DELAY:
+        return
+    if not isinstance(action.get("parameters", []), list):
+        raise BadRequest(f"Action {name}: 'parameters' must be a list of key/value pairs.")
+    if str(action.get("selectorId", "")).lower() not in selector_ids:
         raise BadRequest(
             f"Action {name} refers to selector {action.get('selectorId')!r}, "
             "which the experiment does not define."

@@ -3,7 +3,9 @@ through the world's power-state machine (so `power_state` truth events record it
 
 - VM shutdown (continuous, docs/azure-behaviour.md §5.1): power every target VM off
   (skipShutdown = abruptShutdown), hold for the duration, start them again.
-- VM redeploy: redeploy every target VM (deallocating → starting → running).
+- VM redeploy (discrete, no parameters): redeploy every target VM (running → deallocating →
+  starting → running, the topology's `redeploy` time); a target VM that is not running, or no
+  longer exists, fails its target. Nothing to undo: the VM comes back by itself.
 - Time delay: wait for the duration.
 
 A refused or failed VM operation fails that target (its `error`); any failed target then fails
@@ -20,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 from emulator.models.chaos.executions import FAILED, ActionRun, Execution, TargetRun
 from emulator.models.chaos.experiments import Experiment, parse_duration
 from emulator.models.chaos.targets import DELAY_URN, VM_REDEPLOY_URN, VM_SHUTDOWN_URN
-from emulator.models.errors import ActionFailed, ArmError
+from emulator.models.errors import ActionFailed, ArmError, OperationNotAllowed, ResourceNotFound
 from emulator.models.operations import Operation
 
 if TYPE_CHECKING:
     from emulator.models.world import World
+
+VIRTUAL_MACHINES = "Microsoft.Compute/virtualMachines"
 
 
 @dataclass
@@ -73,8 +77,10 @@ async def vm_shutdown(ctx: RunContext, action: Resolved) -> None:
         await operate(ctx, target, vm, lambda: world.begin_power_off(vm, skip_shutdown=abrupt))
 
     async def start(target: TargetRun, vm: str) -> None:
-        await operate(ctx, target, vm, lambda: world.begin_start(vm))
+        started = await operate(ctx, target, vm, lambda: world.begin_start(vm))
         ctx.stopped.discard(vm)
+        if started:
+            target.complete(world.clock.now())
 
     await asyncio.gather(*(power_off(t, vm) for t, vm in action.vms))
     raise_if_failed(action)
@@ -84,8 +90,23 @@ async def vm_shutdown(ctx: RunContext, action: Resolved) -> None:
 
 
 async def vm_redeploy(ctx: RunContext, action: Resolved) -> None:
+    world = ctx.world
+
+    def begin(vm_name: str) -> Operation:
+        vm = world.vm(vm_name)
+        if vm is None:
+            group = world.scale_set.resource_group
+            raise ResourceNotFound.in_group(VIRTUAL_MACHINES, vm_name, group)
+        if vm.power_state != "running":
+            raise OperationNotAllowed(
+                f"Operation 'redeploy' is not allowed on VM '{vm.name}' since the VM is "
+                f"{vm.power_state}; the redeploy fault acts on running VMs."
+            )
+        return world.begin_redeploy(vm.name)
+
     async def redeploy(target: TargetRun, vm: str) -> None:
-        await operate(ctx, target, vm, lambda: ctx.world.begin_redeploy(vm))
+        if await operate(ctx, target, vm, lambda: begin(vm)):
+            target.complete(world.clock.now())
 
     await asyncio.gather(*(redeploy(t, vm) for t, vm in action.vms))
     raise_if_failed(action)
@@ -102,8 +123,9 @@ FAULTS: dict[str, Fault] = {
 
 async def operate(
     ctx: RunContext, target: TargetRun, vm: str, begin: Callable[[], Operation]
-) -> None:
-    """Run one VM operation once the VM is idle; a refusal or failure fails the target."""
+) -> bool:
+    """Run one VM operation once the VM is idle; a refusal or failure fails the target.
+    True when the operation succeeded."""
     try:
         await when_idle(ctx.world, vm)
         op = begin()
@@ -112,6 +134,8 @@ async def operate(
         await op.result()
     except ArmError as exc:
         target.fail(exc, ctx.world.clock.now())
+        return False
+    return True
 
 
 async def when_idle(world: World, vm: str) -> None:

@@ -14,9 +14,9 @@ from emulator.models.errors import InvalidParameter, ResourceNotFound
 from emulator.models.extension import Extension
 from emulator.models.operations import Operation
 from emulator.models.power_states import PowerStateMachine
-from emulator.models.vm import VirtualMachine
+from emulator.models.vm import RESOURCE_TYPE, VirtualMachine
 
-EXTENSIONS = "Microsoft.Compute/virtualMachines/extensions"
+EXTENSIONS = f"{RESOURCE_TYPE}/extensions"
 
 
 class ExtensionChanges(PowerStateMachine):

@@ -25,11 +25,10 @@ from emulator.models.extension_changes import ExtensionChanges
 from emulator.models.operations import Operation
 from emulator.models.scale_set import ScaleSet
 from emulator.models.spot_eviction import SpotEviction
+from emulator.models.vm import RESOURCE_TYPE as VIRTUAL_MACHINES
 from emulator.models.vm import VirtualMachine
 from emulator.topology import Topology
 from emulator.truth import Truth
-
-VIRTUAL_MACHINES = "Microsoft.Compute/virtualMachines"
 
 HEALTH_STATES = ("Healthy", "Unhealthy", "Initializing")
 

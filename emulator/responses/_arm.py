@@ -4,7 +4,7 @@ request bodies, paging and times. Long-running operations are in operations.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,7 +103,12 @@ def page(request: web.Request, items: list[Any], page_size: int) -> tuple[list[A
     return chunk, str(request.url.with_query(query))
 
 
-def paged(request: web.Request, items: list[Any], page_size: int, render: Any) -> web.Response:
+def paged(
+    request: web.Request,
+    items: list[Any],
+    page_size: int,
+    render: Callable[[Any], dict[str, Any]],
+) -> web.Response:
     """`{"value": [...], "nextLink"?}` for one page of `items`, each rendered by `render`."""
     chunk, next_link = page(request, items, page_size)
     body: dict[str, Any] = {"value": [render(item) for item in chunk]}

@@ -24,11 +24,10 @@ from emulator.models.chaos.experiments import Experiment, parse_duration
 from emulator.models.chaos.targets import DELAY_URN, VM_REDEPLOY_URN, VM_SHUTDOWN_URN
 from emulator.models.errors import ActionFailed, ArmError, OperationNotAllowed, ResourceNotFound
 from emulator.models.operations import Operation
+from emulator.models.vm import RESOURCE_TYPE as VIRTUAL_MACHINES
 
 if TYPE_CHECKING:
     from emulator.models.world import World
-
-VIRTUAL_MACHINES = "Microsoft.Compute/virtualMachines"
 
 
 @dataclass

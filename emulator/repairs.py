@@ -1,4 +1,4 @@
-"""Automatic instance repairs of the scale set (azure-semantics.md §3.4).
+"""Automatic instance repairs of the scale set (docs/azure-behaviour.md §3.4).
 
 A running VM whose Application Health extension reports Unhealthy (or Unknown) is repaired with
 the set's `repairAction` once `gracePeriod` (platform seconds) has passed since its last state

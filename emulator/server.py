@@ -1,12 +1,14 @@
 """The emulator process: an aiohttp application serving the ARM routes and the emulator-only
 routes on 127.0.0.1, with the ARM middleware (auth, api-version, control-plane faults, request
-log) and the data plane started alongside when emulator.dataplane provides `start`.
+log, errors rendered in ARM's shape), the data plane and automatic repairs started alongside.
+
+Everything a handler needs hangs off the application (emulator/routing.py's keys): the world,
+the data plane, the control faults, the request log. No module-level state.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import os
@@ -20,10 +22,21 @@ from aiohttp import web
 
 from emulator.clock import Clock
 from emulator.control_faults import ControlFaults
+from emulator.dataplane import DataPlane
 from emulator.models import ArmError, World
+from emulator.models.errors import (
+    AuthenticationFailed,
+    InternalServerError,
+    InvalidResourceType,
+    MethodNotAllowed,
+    MissingApiVersionParameter,
+    ServiceUnavailable,
+    Throttled,
+)
+from emulator.repairs import AutomaticRepairs
 from emulator.request_log import RequestLog
-from emulator.responses._arm import error_body, error_response
-from emulator.routing import FAULTS, READY_INFO, REQUEST_LOG, WORLD
+from emulator.responses._arm import error_response
+from emulator.routing import DATAPLANE, FAULTS, READY_INFO, REQUEST_LOG, WORLD
 from emulator.topology import Topology
 from emulator.urls import all_routes
 
@@ -34,6 +47,7 @@ log = logging.getLogger("emulator")
 
 
 ORPHAN_CHECK_S = 0.5
+THROTTLED_BUDGET = "HighCostGet30Min"
 
 
 @dataclass(frozen=True)
@@ -51,25 +65,20 @@ class ServerOptions:
 def _fault_response(status: int, time_scale: float) -> web.Response:
     wait_ms = str(max(10, round(1000 * time_scale)))
     headers = {"Retry-After": "1", "retry-after-ms": wait_ms}
+    error: ArmError
     if status == 429:
-        body = error_body(
-            "OperationNotAllowed",
+        error = Throttled(
             "The server rejected the request because too many requests have been received "
             "for this subscription.",
+            budget=THROTTLED_BUDGET,
+            detail="Emulated throttling (control-plane fault).",
         )
-        body["error"]["details"] = [
-            {
-                "code": "TooManyRequests",
-                "target": "HighCostGet30Min",
-                "message": "Emulated throttling (control-plane fault).",
-            }
-        ]
-        headers["x-ms-ratelimit-remaining-resource"] = "Microsoft.Compute/HighCostGet30Min;0"
+        headers["x-ms-ratelimit-remaining-resource"] = f"Microsoft.Compute/{THROTTLED_BUDGET};0"
     elif status == 503:
-        body = error_body("ServiceUnavailable", "Emulated service unavailability.")
+        error = ServiceUnavailable("Emulated service unavailability.")
     else:
-        body = error_body("InternalServerError", "Emulated internal server error.")
-    return web.json_response(body, status=status, headers=headers)
+        error = InternalServerError("Emulated internal server error.")
+    return error_response(error, headers)
 
 
 async def _serve_arm(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -79,18 +88,12 @@ async def _serve_arm(request: web.Request, handler: Any) -> web.StreamResponse:
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer ") or not auth[len("Bearer ") :].strip():
         return error_response(
-            ArmError(
-                401,
-                "AuthenticationFailed",
-                "Authentication failed. The 'Authorization' header is missing.",
-            )
+            AuthenticationFailed("Authentication failed. The 'Authorization' header is missing.")
         )
     if "api-version" not in request.query:
         return error_response(
-            ArmError(
-                400,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
+            MissingApiVersionParameter(
+                "The api-version query parameter (?api-version=) is required for all requests."
             )
         )
     status = faults.decide(request.headers.get("x-ms-client-request-id"))
@@ -105,22 +108,14 @@ async def _handle(request: web.Request, handler: Any) -> web.StreamResponse:
     except ArmError as exc:
         return error_response(exc)
     except web.HTTPMethodNotAllowed:
-        return error_response(
-            ArmError(405, "MethodNotAllowed", f"The method {request.method} is not allowed here.")
-        )
+        return error_response(MethodNotAllowed(f"The method {request.method} is not allowed here."))
     except web.HTTPNotFound:
-        return error_response(
-            ArmError(
-                404,
-                "InvalidResourceType",
-                f"The emulator does not serve '{request.path}'.",
-            )
-        )
+        return error_response(InvalidResourceType(f"The emulator does not serve '{request.path}'."))
     except web.HTTPException:
         raise
     except Exception:
         traceback.print_exc(file=sys.stderr)
-        return error_response(ArmError(500, "InternalServerError", "The emulator failed."))
+        return error_response(InternalServerError("The emulator failed."))
 
 
 @web.middleware
@@ -136,23 +131,17 @@ async def arm_middleware(request: web.Request, handler: Any) -> web.StreamRespon
 
 
 def build_app(world: World, faults: ControlFaults) -> web.Application:
+    """The application and everything its handlers reach through it (the data plane is
+    created here and started by serve())."""
     app = web.Application(middlewares=[arm_middleware], client_max_size=4 * 1024 * 1024)
     app[WORLD] = world
+    app[DATAPLANE] = DataPlane(world)
     app[FAULTS] = faults
     app[REQUEST_LOG] = RequestLog()
     app[READY_INFO] = {}
     for route in all_routes():
         app.router.add_route(route.method, route.path, route.handler)
     return app
-
-
-def _dataplane() -> Any:
-    try:
-        return importlib.import_module("emulator.dataplane")
-    except ModuleNotFoundError as exc:
-        if exc.name == "emulator.dataplane":
-            return None
-        raise
 
 
 async def serve(topology: Topology, options: ServerOptions) -> int:
@@ -166,7 +155,8 @@ async def serve(topology: Topology, options: ServerOptions) -> int:
     site = web.TCPSite(runner, HOST, options.port, backlog=1024)
     await site.start()
     port = runner.addresses[0][1]
-    dataplane = _dataplane()
+    plane = app[DATAPLANE]
+    repairs: AutomaticRepairs | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -177,9 +167,9 @@ async def serve(topology: Topology, options: ServerOptions) -> int:
         else None
     )
     try:
-        extra: dict[str, Any] = {}
-        if dataplane is not None and hasattr(dataplane, "start"):
-            extra = dict(await dataplane.start(world) or {})
+        extra = await plane.start()
+        repairs = AutomaticRepairs(world)
+        repairs.start()
         s = world.scale_set
         info: dict[str, Any] = {
             "arm_url": f"http://{HOST}:{port}",
@@ -202,11 +192,12 @@ async def serve(topology: Topology, options: ServerOptions) -> int:
             watchdog.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        if dataplane is not None and hasattr(dataplane, "stop"):
-            try:
-                await dataplane.stop()
-            except Exception:
-                traceback.print_exc(file=sys.stderr)
+        try:
+            if repairs is not None:
+                await repairs.stop()
+            await plane.stop()
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
         await world.close()
         await runner.cleanup()
     return 0

@@ -85,7 +85,7 @@ class AppSpec:
 
 @dataclass(frozen=True)
 class TimingsSpec:
-    """[timings]: platform seconds per transition (azure-semantics.md §8)."""
+    """[timings]: platform seconds per transition (docs/azure-behaviour.md §8)."""
 
     start: float = 30
     power_off: float = 15

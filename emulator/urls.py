@@ -1,4 +1,5 @@
-"""The route table: every ROUTES list from emulator/responses/<area>.py, plus emulator.dataplane's.
+"""The route table (moto's "urls"): every ROUTES list from emulator/responses/<area>.py, plus
+the data plane's emulator-only routes (emulator/dataplane/routes.py).
 
 Adding an area (Chaos Studio, network) means adding a module with ROUTES; nothing here changes.
 """
@@ -11,17 +12,11 @@ import pkgutil
 from emulator import responses
 from emulator.routing import Route
 
-EXTRA_ROUTE_MODULES = ("emulator.dataplane",)
+EXTRA_ROUTE_MODULES = ("emulator.dataplane.routes",)
 
 
 def _module_routes(module_name: str) -> list[Route]:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return []
-        raise
-    return list(getattr(module, "ROUTES", []))
+    return list(getattr(importlib.import_module(module_name), "ROUTES", []))
 
 
 def all_routes() -> list[Route]:

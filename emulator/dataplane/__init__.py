@@ -1,44 +1,13 @@
-"""The emulator's data plane: VM apps, the layer-4 load balancer with its probes, the
-Application Health extension and automatic repairs (docs/emulator-data-plane.md).
+"""The emulator's data plane: what the VMs do on the network. Every running VM serves the
+reference app on its own loopback address (vm_app.py), the Application Health extension probes
+it in the guest (health_extension.py), and a layer-4 load balancer with its health probes
+spreads connections over the VMs in rotation (load_balancer.py, lb_probe.py). `DataPlane`
+(plane.py) ties them to the world's facts; docs/emulator-data-plane.md describes it all.
 
-The control-plane server calls `start(world)` once it listens and `stop()` on shutdown; the
-route table picks up `ROUTES` (emulator/urls.py).
+The server creates one DataPlane per process and keeps it in the application
+(`request.app[DATAPLANE]`, emulator/routing.py); its emulator-only routes are in routes.py.
 """
 
-from __future__ import annotations
+from emulator.dataplane.plane import DataPlane
 
-from typing import Any
-
-from emulator.dataplane import state
-from emulator.dataplane.routes import ROUTES
-from emulator.models import World
-
-__all__ = ["ROUTES", "start", "stop"]
-
-_repairs: Any = None
-
-
-async def start(world: World) -> dict[str, Any]:
-    """Serve every running VM, start the load balancer and automatic repairs; returns the
-    keys the ready line gains ({"lb_url": "http://127.0.0.1:PORT"})."""
-    global _repairs
-    from emulator.dataplane.plane import DataPlane
-    from emulator.repairs import AutomaticRepairs
-
-    plane = DataPlane(world)
-    state.current = plane
-    info = await plane.start()
-    _repairs = AutomaticRepairs(world)
-    _repairs.start()
-    return info
-
-
-async def stop() -> None:
-    """Stop repairs, probes, the load balancer and every app."""
-    global _repairs
-    if _repairs is not None:
-        await _repairs.stop()
-        _repairs = None
-    if state.current is not None:
-        await state.current.stop()
-        state.current = None
+__all__ = ["DataPlane"]

@@ -1,6 +1,6 @@
 """The Application Health extension running in one VM's guest (Binary health states, v1.0).
 
-(azure-semantics.md §3.) In the guest the extension probes the VM's own app: HTTP(S) `GET
+(docs/azure-behaviour.md §3.) In the guest the extension probes the VM's own app: HTTP(S) `GET
 requestPath` where only 200 is Healthy, or TCP where a completed handshake is Healthy. It starts
 as Initializing; `numberOfProbes` consecutive identical results are needed to change the state,
 in both directions. It probes every `intervalInSeconds` platform seconds with a timeout of

@@ -1,6 +1,6 @@
 """The load balancer's health probe, one per backend, with Standard Load Balancer semantics.
 
-(azure-semantics.md §4.) Every `intervalInSeconds` platform seconds the probe opens a new
+(docs/azure-behaviour.md §4.) Every `intervalInSeconds` platform seconds the probe opens a new
 connection to the backend: HTTP(S) = `GET requestPath` where only 200 counts; TCP = the handshake
 completes. `probeThreshold` consecutive failures take the backend out of rotation; one success
 puts it back. A probe that takes longer than min(30 s, interval) platform seconds has failed.

@@ -1,6 +1,6 @@
 """A layer-4 TCP load balancer: one frontend on 127.0.0.1, a backend pool, a probe per backend.
 
-Semantics are Azure Standard Load Balancer's (azure-semantics.md §4):
+Semantics are Azure Standard Load Balancer's (docs/azure-behaviour.md §4):
 - each new connection (flow) goes to a backend chosen by a hash of its 5-tuple over the
   backends whose probe is up; the choice is never revisited;
 - a failed connect to the chosen backend is not retried elsewhere and does not mark the backend

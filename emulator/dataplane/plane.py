@@ -59,6 +59,11 @@ class DataPlane:
     def app_port(self) -> int:
         return self.world.app_port
 
+    @property
+    def frontend_port(self) -> int | None:
+        """The load balancer's frontend port once it listens (None before the plane starts)."""
+        return self.lb.port if self.lb is not None else None
+
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> dict[str, Any]:
         """Serve every running VM, start the load balancer; returns {"lb_url": ...} once the

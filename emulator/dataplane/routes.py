@@ -7,17 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.dataplane import state
-from emulator.models import ArmError
-from emulator.responses._arm import world
-from emulator.routing import Route
-
-
-def _plane() -> Any:
-    plane = state.current
-    if plane is None:
-        raise ArmError(503, "DataPlaneNotRunning", "The data plane has not started yet.")
-    return plane
+from emulator.dataplane.load_balancer import LoadBalancer
+from emulator.models.errors import DataPlaneNotRunning, InvalidRequestContent, ResourceNotFound
+from emulator.responses._arm import json_body, world
+from emulator.routing import DATAPLANE, Route
 
 
 async def set_app_health(request: web.Request) -> web.Response:
@@ -25,22 +18,24 @@ async def set_app_health(request: web.Request) -> web.Response:
     name = request.match_info["vm"]
     vm = world(request).vm(name)
     if vm is None:
-        raise ArmError(404, "ResourceNotFound", f"The VM '{name}' cannot be found.")
-    try:
-        body: Any = await request.json()
-    except ValueError:
-        body = None
+        raise ResourceNotFound(f"The VM '{name}' cannot be found.")
+    example = 'Send a JSON body like {"healthy": false}.'
+    body: Any = await json_body(request, example)
     if not isinstance(body, dict) or not isinstance(body.get("healthy"), bool):
-        raise ArmError(400, "InvalidRequestContent", 'Send a JSON body like {"healthy": false}.')
-    return web.json_response(_plane().set_app_health(vm.name, body["healthy"]))
+        raise InvalidRequestContent(example)
+    return web.json_response(request.app[DATAPLANE].set_app_health(vm.name, body["healthy"]))
+
+
+def _load_balancer(request: web.Request) -> LoadBalancer:
+    lb = request.app[DATAPLANE].lb
+    if lb is None:
+        raise DataPlaneNotRunning("The load balancer has not started yet.")
+    return lb
 
 
 async def load_balancer(request: web.Request) -> web.Response:
     """Relays and failed relays, in total and per backend, with each backend's probe state."""
-    lb = _plane().lb
-    if lb is None:
-        raise ArmError(503, "DataPlaneNotRunning", "The load balancer has not started yet.")
-    return web.json_response(lb.snapshot())
+    return web.json_response(_load_balancer(request).snapshot())
 
 
 ROUTES = [

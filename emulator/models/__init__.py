@@ -1,6 +1,9 @@
-"""Azure's world as plain Python objects: scale set, VMs, extensions, operations, errors.
+"""Azure's world as plain Python objects (moto's "models"): the scale set, its VMs and their
+power-state machine, extensions, Spot eviction, long-running operations, Chaos Studio
+(emulator.models.chaos) and the named errors they raise (errors.py).
 
-No JSON and no HTTP here; emulator/responses renders these objects as ARM resources.
+No JSON rendering and no HTTP here: emulator/responses renders these objects as ARM resources,
+and the server routes requests to it (emulator/urls.py).
 """
 
 from emulator.models.errors import ArmError

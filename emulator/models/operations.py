@@ -1,4 +1,8 @@
-"""Long-running operation records: what the status monitor and the Location URL report."""
+"""Long-running operation records: what the status monitor and the Location URL report.
+
+Compute and Chaos Studio operations are the same record; emulator/responses/operations.py
+renders them for either provider.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
+
+from emulator.models.errors import ArmError
 
 IN_PROGRESS = "InProgress"
 SUCCEEDED = "Succeeded"
@@ -24,8 +30,7 @@ class Operation:
     status: str = IN_PROGRESS
     start_time: float = field(default_factory=time.time)
     end_time: float | None = None
-    error_code: str | None = None
-    error_message: str | None = None
+    error: ArmError | None = None  # why it failed (the status monitor's `error`)
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -38,9 +43,15 @@ class Operation:
             return 0.0
         return max(0.0, self.start_time + self.expected_wall_duration - time.time())
 
-    def finish(self, status: str = SUCCEEDED, code: str | None = None, message: str = "") -> None:
-        self.status = status
+    async def result(self) -> None:
+        """Wait until it ends; raise its error if it failed."""
+        await self.done.wait()
+        if self.error is not None:
+            raise self.error
+
+    def finish(self, error: ArmError | None = None) -> None:
+        """Succeeded, or Failed with `error`; wakes whoever awaits `done`."""
+        self.status = SUCCEEDED if error is None else FAILED
+        self.error = error
         self.end_time = time.time()
-        if code is not None:
-            self.error_code, self.error_message = code, message
         self.done.set()

@@ -8,6 +8,7 @@ from emulator.models.extension import Extension
 from emulator.models.operations import Operation
 
 POWER_STATES = ("starting", "running", "stopping", "stopped", "deallocating", "deallocated")
+RESOURCE_TYPE = "Microsoft.Compute/virtualMachines"
 
 
 @dataclass(eq=False)

@@ -1,18 +1,25 @@
-"""ARM conventions shared by every route module: errors, long-running operations, paging, times."""
+"""ARM conventions shared by every route module: the one rendering of errors, scope checks,
+request bodies, paging and times. Long-running operations are in operations.py.
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from emulator.models import ArmError, Operation, World
+from emulator.models import World
+from emulator.models.errors import (
+    ArmError,
+    AzureError,
+    InvalidParameter,
+    InvalidRequestContent,
+    ResourceGroupNotFound,
+    SubscriptionNotFound,
+)
 from emulator.routing import WORLD
-
-MIN_POLL_MS = 20
-MAX_POLL_MS = 1000
 
 
 def iso(epoch: float | None) -> str | None:
@@ -26,13 +33,20 @@ def world(request: web.Request) -> World:
     return request.app[WORLD]
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error_detail(error: AzureError) -> dict[str, Any]:
+    """`{"code", "message"[, "details"]}`: an error as ARM spells it (also inside operation
+    statuses and Chaos Studio execution details)."""
+    detail: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details():
+        detail["details"] = error.details()
+    return detail
 
 
-def error_response(error: ArmError) -> web.Response:
-    """The ARM error shape; never with Retry-After (the SDK would retry a 404/409)."""
-    return web.json_response(error_body(error.code, error.message), status=error.status)
+def error_response(error: ArmError, headers: Mapping[str, str] | None = None) -> web.Response:
+    """The ARM error answer. 404/409 never carry Retry-After (the SDK would retry them)."""
+    return web.json_response(
+        {"error": error_detail(error)}, status=error.status, headers=dict(headers or {})
+    )
 
 
 def base_url(request: web.Request) -> str:
@@ -46,7 +60,7 @@ def api_version(request: web.Request) -> str:
 def check_subscription(request: web.Request) -> None:
     sub = request.match_info["subscriptionId"]
     if sub.lower() != world(request).scale_set.subscription_id.lower():
-        raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+        raise SubscriptionNotFound(f"The subscription '{sub}' could not be found.")
 
 
 def check_scope(request: web.Request) -> str:
@@ -54,57 +68,25 @@ def check_scope(request: web.Request) -> str:
     check_subscription(request)
     group = request.match_info["resourceGroupName"]
     if not world(request).owns_group(group):
-        raise ArmError(
-            404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found."
-        )
+        raise ResourceGroupNotFound(f"Resource group '{group}' could not be found.")
     return group
 
 
-def poll_headers(op: Operation, with_retry_after: bool = True) -> dict[str, str]:
-    """Polling hints: retry-after-ms with the scaled wait, and an integer Retry-After >= 1.
-
-    azure-core 1.41 reads Retry-After before retry-after-ms and polls once right after the
-    initial answer, then waits for what the latest poll answer says. So the initial 202 carries
-    both (the ARM contract: an integer Retry-After), while the status monitor's answers carry
-    only retry-after-ms, which lets the SDK poll at the emulator's compressed pace.
-    """
-    remaining = op.remaining_wall()
-    wait_ms = min(MAX_POLL_MS, max(MIN_POLL_MS, math.ceil(remaining * 1000) + 10))
-    headers = {"retry-after-ms": str(wait_ms)}
-    if with_retry_after:
-        headers["Retry-After"] = str(max(1, math.ceil(remaining)))
-    return headers
+async def json_body(request: web.Request, message: str) -> Any:
+    """The request's JSON; InvalidRequestContent with `message` when it is not JSON."""
+    try:
+        return await request.json()
+    except ValueError:
+        raise InvalidRequestContent(message) from None
 
 
-def operation_urls(request: web.Request, op: Operation) -> dict[str, str]:
-    w = world(request)
-    prefix = (
-        f"{base_url(request)}/subscriptions/{w.scale_set.subscription_id}/providers/"
-        f"Microsoft.Compute/locations/{w.scale_set.location}"
-    )
-    query = f"?api-version={api_version(request)}"
-    return {
-        "Azure-AsyncOperation": f"{prefix}/operations/{op.id}{query}",
-        "Location": f"{prefix}/operationResults/{op.id}{query}",
-    }
-
-
-def accepted(
-    request: web.Request,
-    op: Operation,
-    status: int = 202,
-    body: dict[str, Any] | None = None,
-    location: bool = True,
-) -> web.Response:
-    """The initial answer of a long-running operation (200 with no headers if already done)."""
-    if op.finished and body is None:
-        return web.Response(status=200)
-    headers = {**operation_urls(request, op), **poll_headers(op)}
-    if not location:
-        headers.pop("Location")
-    if body is None:
-        return web.Response(status=status, headers=headers)
-    return web.json_response(body, status=status, headers=headers)
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object; InvalidRequestContent otherwise."""
+    message = "The request content is not a JSON object."
+    body = await json_body(request, message)
+    if not isinstance(body, dict):
+        raise InvalidRequestContent(message)
+    return body
 
 
 def page(request: web.Request, items: list[Any], page_size: int) -> tuple[list[Any], str | None]:
@@ -112,10 +94,24 @@ def page(request: web.Request, items: list[Any], page_size: int) -> tuple[list[A
     try:
         start = max(0, int(request.query.get("$skiptoken", "0")))
     except ValueError:
-        raise ArmError(400, "InvalidParameter", "The $skiptoken is not valid.") from None
+        raise InvalidParameter("The $skiptoken is not valid.") from None
     chunk = items[start : start + page_size]
     if start + page_size >= len(items):
         return chunk, None
     query = dict(request.query)
     query["$skiptoken"] = str(start + page_size)
     return chunk, str(request.url.with_query(query))
+
+
+def paged(
+    request: web.Request,
+    items: list[Any],
+    page_size: int,
+    render: Callable[[Any], dict[str, Any]],
+) -> web.Response:
+    """`{"value": [...], "nextLink"?}` for one page of `items`, each rendered by `render`."""
+    chunk, next_link = page(request, items, page_size)
+    body: dict[str, Any] = {"value": [render(item) for item in chunk]}
+    if next_link:
+        body["nextLink"] = next_link
+    return web.json_response(body)

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.models import ArmError
+from emulator.models.errors import InvalidRequestContent, ResourceNotFound
 from emulator.responses._arm import world
 from emulator.routing import FAULTS, READY_INFO, REQUEST_LOG, Route
 
@@ -37,7 +37,7 @@ async def control_faults(request: web.Request) -> web.Response:
             float(body.get("latency_ms", 0.0)),
         )
     except (ValueError, TypeError, AttributeError) as exc:
-        raise ArmError(400, "InvalidRequestContent", f"control faults: {exc}") from None
+        raise InvalidRequestContent(f"control faults: {exc}") from None
     return web.json_response(faults.to_json())
 
 
@@ -46,7 +46,7 @@ async def scheduled_events(request: web.Request) -> web.Response:
     name = request.match_info["vm"]
     vm = world(request).vm(name)
     if vm is None:
-        raise ArmError(404, "ResourceNotFound", f"The VM '{name}' cannot be found.")
+        raise ResourceNotFound(f"The VM '{name}' cannot be found.")
     events = []
     if vm.eviction_not_before is not None:
         events.append(

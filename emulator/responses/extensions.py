@@ -10,12 +10,15 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.models import ArmError, Extension, VirtualMachine
-from emulator.responses._arm import accepted, check_scope, world
+from emulator.models import Extension, VirtualMachine
+from emulator.models.errors import InvalidParameter, InvalidRequestContent
+from emulator.responses._arm import check_scope, json_body, world
+from emulator.responses.operations import accepted
 from emulator.routing import Route
 
 EXT = "/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions"
 BASE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}" + EXT
+NOT_JSON = "The request content is not valid JSON."
 
 
 def render_extension(vm: VirtualMachine, ext: Extension, location: str) -> dict[str, Any]:
@@ -64,11 +67,11 @@ def render_extension_instance_view(vm: VirtualMachine, ext: Extension) -> dict[s
 
 def _fields(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("properties", {}), dict):
-        raise ArmError(400, "InvalidRequestContent", "The request content is not valid JSON.")
+        raise InvalidRequestContent(NOT_JSON)
     props = body.get("properties", {})
     settings = props.get("settings")
     if settings is not None and not isinstance(settings, dict):
-        raise ArmError(400, "InvalidParameter", "The value of parameter settings is invalid.")
+        raise InvalidParameter("The value of parameter settings is invalid.")
     return {
         "publisher": props.get("publisher"),
         "type": props.get("type"),
@@ -76,15 +79,6 @@ def _fields(body: Any) -> dict[str, Any]:
         "auto_upgrade_minor_version": props.get("autoUpgradeMinorVersion"),
         "settings": settings,
     }
-
-
-async def _json(request: web.Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise ArmError(
-            400, "InvalidRequestContent", "The request content is not valid JSON."
-        ) from None
 
 
 async def get_extension(request: web.Request) -> web.Response:
@@ -111,7 +105,7 @@ async def _put_or_patch(request: web.Request, merge: bool) -> web.Response:
     w = world(request)
     vm = w.get_vm(group, request.match_info["vmName"])
     name = request.match_info["vmExtensionName"]
-    fields = _fields(await _json(request))
+    fields = _fields(await json_body(request, NOT_JSON))
     op, created = w.begin_put_extension(vm.name, name, fields, merge=merge)
     current = vm.extensions.get(name)
     preview = Extension(

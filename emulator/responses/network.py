@@ -4,6 +4,8 @@ What `NetworkManagementClient.load_balancers.get(rg, lb)` shows: the frontend IP
 (127.0.0.1 and the frontend port), one backend pool with a member per VM (its NIC's ipConfiguration
 id and its address), the probe (protocol, port, path, interval, probeThreshold) and the rule
 (TCP, frontend port -> app port, 5-tuple distribution). Shapes follow azure-mgmt-network 33.
+The frontend port is the running data plane's, found through the application
+(`request.app[DATAPLANE]`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.dataplane import state
-from emulator.models import ArmError, World
+from emulator.models import World
+from emulator.models.errors import ResourceNotFound
 from emulator.responses._arm import check_scope, world
-from emulator.routing import Route
+from emulator.routing import DATAPLANE, Route
 
 BASE = (
     "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
@@ -132,21 +134,13 @@ async def get_load_balancer(request: web.Request) -> web.Response:
     w = world(request)
     name = request.match_info["loadBalancerName"]
     if name.lower() != w.scale_set.load_balancer.name.lower():
-        raise ArmError(
-            404,
-            "ResourceNotFound",
-            f"The Resource 'Microsoft.Network/loadBalancers/{name}' under resource group "
-            f"'{group}' was not found.",
-        )
-    plane = state.current
-    port = plane.lb.port if plane is not None and plane.lb is not None else None
-    return web.json_response(render_load_balancer(w, port))
+        raise ResourceNotFound.in_group("Microsoft.Network/loadBalancers", name, group)
+    return web.json_response(render_load_balancer(w, request.app[DATAPLANE].frontend_port))
 
 
 async def list_load_balancers(request: web.Request) -> web.Response:
     check_scope(request)
-    plane = state.current
-    port = plane.lb.port if plane is not None and plane.lb is not None else None
+    port = request.app[DATAPLANE].frontend_port
     return web.json_response({"value": [render_load_balancer(world(request), port)]})
 
 

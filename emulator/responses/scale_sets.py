@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.models import World
-from emulator.models.errors import not_allowed, not_found
+from emulator.models.errors import OperationNotAllowed, ResourceNotFound
 from emulator.responses._arm import check_scope, check_subscription, iso, world
 from emulator.routing import Route
 
@@ -112,7 +112,7 @@ def _scale_set(request: web.Request) -> World:
     w = world(request)
     name = request.match_info["vmScaleSetName"]
     if name.lower() != w.scale_set.name.lower():
-        raise not_found("virtualMachineScaleSets", name, group)
+        raise ResourceNotFound.in_group("Microsoft.Compute/virtualMachineScaleSets", name, group)
     return w
 
 
@@ -133,7 +133,7 @@ async def list_all_scale_sets(request: web.Request) -> web.Response:
 async def scale_set_instance_view(request: web.Request) -> web.Response:
     w = _scale_set(request)
     if w.scale_set.orchestration_mode == "Flexible":
-        raise not_allowed(
+        raise OperationNotAllowed(
             "Operation 'VirtualMachineScaleSets.instanceView.GET' is not allowed on Virtual "
             f"Machine Scale Set '{w.scale_set.name}'."
         )

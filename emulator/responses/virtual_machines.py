@@ -2,8 +2,9 @@
 GET, instanceView, power actions, simulateEviction and DELETE.
 
 Flexible scale-set VMs are ordinary VMs whose properties.virtualMachineScaleSet.id names the set
-(azure-semantics.md §1.2). Actions answer 202 with Azure-AsyncOperation and Location, or 200 when
-there is nothing to do (start on running, powerOff on stopped, deallocate on deallocated).
+(docs/azure-behaviour.md §1.2). Actions answer 202 with Azure-AsyncOperation and Location, or
+200 when there is nothing to do (start on running, powerOff on stopped, deallocate on
+deallocated).
 """
 
 from __future__ import annotations
@@ -13,16 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.models import ArmError, Operation, VirtualMachine, World
-from emulator.responses._arm import (
-    accepted,
-    check_scope,
-    check_subscription,
-    iso,
-    page,
-    world,
-)
+from emulator.models import Operation, VirtualMachine, World
+from emulator.models.errors import InvalidParameter
+from emulator.responses._arm import check_scope, check_subscription, iso, page, world
 from emulator.responses.extensions import render_extension, render_extension_instance_view
+from emulator.responses.operations import accepted
 from emulator.routing import Route
 
 VMS = "/providers/Microsoft.Compute/virtualMachines"
@@ -118,7 +114,7 @@ def _wants_instance_view(request: web.Request) -> bool:
     if expand is None:
         return request.query.get("statusOnly", "").lower() == "true"
     if expand.lower() != "instanceview":
-        raise ArmError(400, "InvalidParameter", f"The value '{expand}' of $expand is not valid.")
+        raise InvalidParameter(f"The value '{expand}' of $expand is not valid.")
     return True
 
 
@@ -128,10 +124,8 @@ def _filtered(request: web.Request, w: World) -> list[VirtualMachine]:
         return w.vms()
     match = _FILTER.match(text)
     if match is None:
-        raise ArmError(
-            400,
-            "InvalidParameter",
-            f"The $filter '{text}' is not supported; use 'virtualMachineScaleSet/id' eq '<id>'.",
+        raise InvalidParameter(
+            f"The $filter '{text}' is not supported; use 'virtualMachineScaleSet/id' eq '<id>'."
         )
     return w.vms() if match.group(1).lower() == w.scale_set.id.lower() else []
 

@@ -1,10 +1,12 @@
 """The emulator's Microsoft.Chaos routes, driven by the raw ChaosManagementClient: targets and
 capabilities, experiment validation, the service-side checks that fail an execution (missing
-capability, the Uniform-only scale-set fault on a Flexible set), conflicts and delete.
+capability, the Uniform-only scale-set fault on a Flexible set), conflicts and delete, and the
+discrete VM redeploy fault (on a small emulator of its own, so that its truth is its own).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,12 +18,15 @@ from emulator.launcher import RunningEmulator
 from fleet.clients import Clients
 from fleet.inventory import Inventory
 from fleet.target import FleetTarget
+from tests.conftest import TEST_TIME_SCALE, clients_for
 from tests.fleet.support import wait_settled
 from tests.waiting import wait_for
 
 VM_TARGET = "Microsoft-VirtualMachine"
 VMSS_TARGET = "Microsoft-VirtualMachineScaleSet"
 VM_SHUTDOWN = "urn:csci:microsoft:virtualMachine:shutdown/1.0"
+VM_REDEPLOY = "urn:csci:microsoft:virtualMachine:redeploy/1.0"
+REDEPLOY_S = 90  # the default topology's redeploy timing, platform seconds
 TERMINAL = ("success", "failed", "cancelled")
 
 
@@ -215,3 +220,148 @@ def test_steps_run_in_order_with_delay_and_redeploy(
     events = emulator.client.truth(kind="power_state", vm=vm.name)
     after = [e["to"] for e in events if e["time"] >= redeployed.start_time.timestamp()]
     assert after == ["deallocating", "starting", "running"], events
+
+
+# ----- the VM redeploy fault (discrete) -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(start_emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
+    """Four Regular VMs of its own: the redeploy tests read its truth without interference."""
+    return start_emulator("[scale_set]\nvm_count = 4\nspot_count = 0\n")
+
+
+def enable_redeploy(clients: Clients, rg: str, vm_name: str) -> str:
+    """Target and Redeploy-1.0 capability on the VM, as the client does; the target id."""
+    args = (rg, "Microsoft.Compute", "virtualMachines", vm_name, VM_TARGET)
+    target = clients.chaos.targets.create_or_update(*args, models.Target(properties={}))
+    capability = clients.chaos.capabilities.create_or_update(
+        *args, "Redeploy-1.0", models.Capability()
+    )
+    assert capability.urn == VM_REDEPLOY and capability.target_type == "VirtualMachine"
+    return target.id
+
+
+def redeploy_experiment(target_ids: list[str], location: str) -> Any:
+    """The experiment exactly as the client (fleet) builds it: one List selector, one step, one
+    branch, one DiscreteAction(name=urn, parameters=[], selector_id=...)."""
+    selector = models.ChaosTargetListSelector(
+        id="flexchaos-vms",
+        targets=[models.TargetReference(type="ChaosTarget", id=t) for t in target_ids],
+    )
+    action = models.DiscreteAction(name=VM_REDEPLOY, parameters=[], selector_id=selector.id)
+    branch = models.ChaosExperimentBranch(name="redeploy", actions=[action])
+    return models.Experiment(
+        location=location,
+        identity=models.ManagedServiceIdentity(type="SystemAssigned"),
+        selectors=[selector],
+        steps=[models.ChaosExperimentStep(name="redeploy", branches=[branch])],
+        tags={"created-by": "flexchaos"},
+    )
+
+
+def after(events: list[dict[str, Any]], moment: Any) -> list[str]:
+    return [e["to"] for e in events if e["time"] >= moment.timestamp()]
+
+
+def test_redeploy_fault_runs_each_vm_through_redeploy(small: RunningEmulator) -> None:
+    clients, info = clients_for(small), small.info
+    rg = info.resource_group
+    first, second = sorted(vm.name for vm in clients.compute.virtual_machines.list_all())[:2]
+    targets = [enable_redeploy(clients, rg, vm) for vm in (first, second)]
+    body = redeploy_experiment(targets, info.location)
+    made = clients.chaos.experiments.begin_create_or_update(rg, "redeploy", body).result()
+    [sent] = made.steps[0].branches[0].actions
+    assert isinstance(sent, models.DiscreteAction) and sent.type == "discrete"
+    assert (sent.name, sent.parameters, sent.selector_id) == (VM_REDEPLOY, [], "flexchaos-vms")
+
+    details = run_to_end(clients, rg, "redeploy")
+
+    assert details.properties.status == "Success", details.properties.failure_reason
+    [execution] = clients.chaos.experiments.list_all_executions(rg, "redeploy")
+    assert execution.name == details.name
+    assert clients.chaos.experiments.get_execution(rg, "redeploy", execution.name).status == (
+        "Success"
+    )
+    [action] = details.properties.run_information.steps[0].branches[0].actions
+    assert (action.action_name, action.status) == (VM_REDEPLOY, "Succeeded")
+    assert [(t.target, t.status) for t in action.targets] == [(t, "Succeeded") for t in targets]
+    assert all(t.target_completed_time <= action.end_time for t in action.targets)
+    # asyncio may wake a timer up to its clock resolution early: allow 10 %
+    lasted = (action.end_time - action.start_time).total_seconds()
+    assert lasted >= REDEPLOY_S * TEST_TIME_SCALE * 0.9
+    for vm in (first, second):
+        events = small.client.truth(kind="power_state", vm=vm)
+        assert after(events, action.start_time) == ["deallocating", "starting", "running"], events
+        accepted = small.client.truth(kind="operation_accepted", vm=vm)
+        assert [e["operation"] for e in accepted] == ["redeploy"]
+        completed = small.client.truth(kind="operation_completed", vm=vm)
+        assert [(e["operation"], e["status"]) for e in completed] == [("redeploy", "Succeeded")]
+    statuses = [
+        e["status"]
+        for e in small.client.truth(kind="chaos_execution")
+        if e["execution_id"] == execution.name
+    ]
+    assert statuses == ["PreProcessingQueued", "WaitingToStart", "Running", "Success"]
+
+
+def test_redeploy_fault_fails_on_a_vm_that_is_not_running(small: RunningEmulator) -> None:
+    clients, info = clients_for(small), small.info
+    rg, vms = info.resource_group, clients.compute.virtual_machines
+    running, stopped = sorted(vm.name for vm in vms.list_all())[1:3]
+    vms.begin_power_off(rg, stopped).result()
+    targets = [enable_redeploy(clients, rg, vm) for vm in (running, stopped)]
+    body = redeploy_experiment(targets, info.location)
+    clients.chaos.experiments.begin_create_or_update(rg, "redeploy-stopped", body).result()
+
+    details = run_to_end(clients, rg, "redeploy-stopped").properties
+
+    assert details.status == "Failed"
+    assert details.failure_reason.startswith("ActionFailed: ")
+    assert f"VM '{stopped}' since the VM is stopped" in details.failure_reason
+    [action] = details.run_information.steps[0].branches[0].actions
+    ok, refused = action.targets
+    assert (ok.target, ok.status) == (targets[0], "Succeeded")
+    assert (refused.target, refused.status) == (targets[1], "Failed")
+    assert refused.error.code == "OperationNotAllowed" and refused.target_failed_time
+    assert action.status == "Failed"
+    # the running VM went through its redeploy; the stopped one was not touched
+    events = small.client.truth(kind="power_state", vm=running)
+    assert after(events, action.start_time) == ["deallocating", "starting", "running"]
+    assert after(small.client.truth(kind="power_state", vm=stopped), action.start_time) == []
+    vms.begin_start(rg, stopped).result()
+
+
+def test_redeploy_fault_fails_when_the_vm_is_gone(small: RunningEmulator) -> None:
+    clients, info = clients_for(small), small.info
+    rg, vms = info.resource_group, clients.compute.virtual_machines
+    gone = sorted(vm.name for vm in vms.list_all())[-1]
+    target = enable_redeploy(clients, rg, gone)
+    body = redeploy_experiment([target], info.location)
+    clients.chaos.experiments.begin_create_or_update(rg, "redeploy-gone", body).result()
+    vms.begin_delete(rg, gone).result()
+
+    details = run_to_end(clients, rg, "redeploy-gone").properties
+
+    assert details.status == "Failed"
+    assert details.failure_reason.startswith("ResourceNotFound: ")
+    [refused] = details.run_information.steps[0].branches[0].actions[0].targets
+    assert refused.status == "Failed" and refused.error.code == "ResourceNotFound"
+    assert small.client.truth(kind="operation_accepted", vm=gone)[-1]["operation"] == "delete"
+
+
+def test_each_fault_needs_its_action_type(small: RunningEmulator) -> None:
+    clients, info = clients_for(small), small.info
+    rg = info.resource_group
+    vm = sorted(vm.name for vm in clients.compute.virtual_machines.list_all())[0]
+    target = enable_redeploy(clients, rg, vm)
+    continuous_redeploy = experiment([target], urn=VM_REDEPLOY)
+    discrete_shutdown = redeploy_experiment([target], info.location)
+    discrete_shutdown.steps[0].branches[0].actions[0].name = VM_SHUTDOWN
+    for body in (continuous_redeploy, discrete_shutdown):
+        with pytest.raises(HttpResponseError) as refused:
+            clients.chaos.experiments.begin_create_or_update(rg, "wrong-type", body)
+        assert refused.value.status_code == 400
+        assert refused.value.error.code == "BadRequest"
+    with pytest.raises(ResourceNotFoundError):
+        clients.chaos.experiments.get(rg, "wrong-type")

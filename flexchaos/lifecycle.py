@@ -46,7 +46,6 @@ TAIL_S = 1.5  # wall seconds of traffic after recovery, so a disruption can be s
 
 
 @dataclass(frozen=True)
-@dataclass(frozen=True)
 class RunOptions:
     """How hard and where: load, journal, guard limits, output folder, dry run."""
 

@@ -1,4 +1,4 @@
-"""The measurements of one run, computed from its timeline as DESIGN.md "Measurements" defines.
+"""The measurements of one run, computed from its timeline as docs/design.md "Measurements" defines.
 
 Every figure carries the sampling resolution it rests on: per request for failover time, error
 rates and latency (exact event times, bounded by how often requests were made), the capacity

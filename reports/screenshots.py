@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 from flexchaos.errors import FlexchaosError
-from flexchaos.workdir import WorkDir
 
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -59,7 +58,9 @@ def shoot(url: str, out: Path, size: str, budget_ms: int = 15_000, tries: int = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--report", type=Path, default=WorkDir().report)
+    parser.add_argument(
+        "--report", type=Path, required=True, help="the report folder (.flexchaos/allure-report)"
+    )
     parser.add_argument("--test", default="Zone down", help="title of the experiment to shoot")
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
     args = parser.parse_args(argv)

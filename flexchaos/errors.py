@@ -1,7 +1,8 @@
 """Every exception flexchaos raises, in one hierarchy (the one module lower packages import).
 
     FlexchaosError            a user-facing error: printed as one line (what is wrong, what to do)
-    ├── GuardRefusal          the blast-radius guard said no; nothing was changed
+    ├── BadInput              the target or the request is wrong; nothing was changed (exit 2)
+    │   └── GuardRefusal      the blast-radius guard said no
     ├── AzureCallFailed       an Azure (or emulator) call failed, translated from azure.core
     │   ├── NotFound          the resource is not there
     │   │   └── VmGone        the VM was deleted while we worked on it (a Replace repair)
@@ -9,7 +10,8 @@
     ├── OperationTimeout      an operation did not complete within its deadline
     └── LoadError             the load generator could not start or died
     MissedTargets             a resilience target was missed (AssertionError: the test fails)
-    SteadyStateBroken         the steady state did not hold, no fault was injected
+    Inconclusive              nothing may pass on this run: the steady state did not hold, the
+                              fault was not shown to land, or a figure's evidence has a gap
     Interrupted               SIGINT/SIGTERM while a fault was in (BaseException: unwinds to the
                               reverts, like KeyboardInterrupt)
 
@@ -26,7 +28,12 @@ class FlexchaosError(Exception):
     """A user-facing error: its message is printed as one line and nothing was changed."""
 
 
-class GuardRefusal(FlexchaosError):
+class BadInput(FlexchaosError):
+    """What was asked for cannot be done here (a missing scale set, a selection that matches
+    nothing, a guard refusal): refused before any mutating call, exit code 2."""
+
+
+class GuardRefusal(BadInput):
     """The guard said no: `rule` names the rule, the message gives the value that broke it."""
 
     def __init__(self, rule: str, message: str) -> None:
@@ -67,8 +74,8 @@ class MissedTargets(AssertionError):
     """A resilience target was missed: the experiment's test fails (Allure status: failed)."""
 
 
-class SteadyStateBroken(Exception):
-    """The steady state did not hold and no fault was injected (Allure status: broken)."""
+class Inconclusive(Exception):
+    """The experiment proves nothing either way (Allure status: broken; exit code 3)."""
 
 
 class Interrupted(BaseException):

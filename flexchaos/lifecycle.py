@@ -31,6 +31,7 @@ from fleet.inventory import Inventory
 from fleet.journal import Journal
 from fleet.plan import Plan, build_plan
 from fleet.selection import Selection
+from flexchaos.errors import BadInput, FlexchaosError
 from flexchaos.fleet_spec import Fleet
 from flexchaos.observation import Observation
 from flexchaos.scenario import Scenario
@@ -38,7 +39,7 @@ from probes.measures import ERROR_RATE
 from probes.metrics import Metrics, compute_metrics
 from probes.timeline import Timeline
 from reports.targets import Targets
-from reports.verdict import Verdict, VerdictRow, broken, judge
+from reports.verdict import Verdict, VerdictRow, inconclusive, judge
 
 CAPACITY_TICK_PLATFORM_S = 5.0  # one inventory listing per tick; Azure's probe interval
 MIN_CAPACITY_TICK_S = 0.1  # wall: never list faster than this
@@ -115,7 +116,12 @@ class Experiment:
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         with self.step("Preflight: scale set, plan, guard, evidence (read-only)"):
-            self.preflight()
+            try:
+                self.preflight()
+            except BadInput:
+                raise
+            except FlexchaosError as exc:  # the target or the request is wrong: nothing touched
+                raise BadInput(str(exc)) from exc
         if self.options.dry_run:
             return self.dry_run()
         with self.observe() as observation:
@@ -199,10 +205,10 @@ class Experiment:
             if rate > limit:
                 problems.append(f"baseline error rate {rate:.1%} is over {limit:.1%}")
         if problems:
-            self.outcome.verdict = broken(
-                self.targets, "steady state did not hold: " + "; ".join(problems),
-                time_scale=self.fleet.time_scale,
-            )  # fmt: skip
+            reason = "steady state did not hold (no fault injected): " + "; ".join(problems)
+            self.outcome.verdict = inconclusive(
+                self.targets, reason, time_scale=self.fleet.time_scale
+            )
             self.event("abort", detail="steady state did not hold")
 
     def inject(self, injector: Injector) -> None:
@@ -306,13 +312,11 @@ class Experiment:
             diagnostics=self._observation.diagnostics(),
         )
         self.outcome.metrics = metrics
-        if self.outcome.verdict is not None:  # broken: nothing to judge
+        if self.outcome.verdict is not None:  # steady state broken: nothing to judge
             return
-        if self.outcome.injection is not None:
-            proof = self.outcome.injection.fault.prove(self.outcome.injection, self.seen())
-            self.outcome.proof = proof
-            landed = "fault landed" if proof.proved else "fault NOT shown to have landed"
-            self.write(f"  [{self.scenario.name}] {landed}: {proof.evidence}")
+        proof = self.outcome.proof = self.prove()
+        landed = "fault landed" if proof.proved else "fault NOT shown to have landed"
+        self.write(f"  [{self.scenario.name}] {landed}: {proof.evidence}")
         verdict = judge(self.targets, metrics.as_measurements(), time_scale=self.fleet.time_scale)
         if self.outcome.aborted:  # a safety stop: the hypothesis was not tested for its hold
             verdict = verdict.with_failed_row(
@@ -321,7 +325,16 @@ class Experiment:
                     reason=f"hold aborted: {self.outcome.aborted}",
                 )
             )  # fmt: skip
+        if not proof.proved:  # no target may pass on a fault that was not exercised
+            verdict = verdict.as_inconclusive(f"fault not exercised: {proof.evidence}")
         self.outcome.verdict = verdict
+
+    def prove(self) -> Proof:
+        """What the observations show about the fault (no injection: nothing was exercised)."""
+        injection = self.outcome.injection
+        if injection is None:
+            return Proof(False, "no fault was injected")
+        return injection.fault.prove(injection, self.seen())
 
     def postflight(self) -> None:
         """Second evidence snapshot and the drift from the first."""

@@ -15,7 +15,6 @@ game day.
 
 from __future__ import annotations
 
-import json
 import platform
 import signal
 import sys
@@ -28,15 +27,17 @@ import pytest
 
 from fleet.guard import GuardLimits
 from fleet.target import FleetTarget
-from flexchaos.errors import FlexchaosError, Interrupted
+from flexchaos.allure_outcome import allure_step, attach_outcome, scenario_text
+from flexchaos.errors import BadInput, FlexchaosError, Interrupted
 from flexchaos.fleet_spec import Fleet, open_fleet
 from flexchaos.lifecycle import Experiment, Outcome, RunOptions
+from flexchaos.run_result import RunResult
 from flexchaos.scenario import Scenario
 from flexchaos.settings import Settings, add_options
 from reports.targets import TargetsFile, load_targets
-from reports.verdict import Verdict
+from reports.verdict import inconclusive
 
-VERDICTS_KEY = pytest.StashKey[list[Verdict]]()
+RESULT_KEY = pytest.StashKey[RunResult]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
 FLEET_KEY = pytest.StashKey[Fleet]()
@@ -53,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "recovery_limit_s=600, platform_heals=False, hypothesis='', title='', severity=...): "
         "declares a flexchaos experiment (durations in platform seconds)",
     )
-    config.stash[VERDICTS_KEY] = []
+    config.stash[RESULT_KEY] = RunResult()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -157,7 +158,7 @@ class GameDay:
         self.outcome: Outcome | None = None
 
     def run(self, limits: GuardLimits | None = None) -> Outcome:
-        """Run the lifecycle; raise MissedTargets (failed) or SteadyStateBroken (broken)."""
+        """Run the lifecycle; raise MissedTargets (failed) or Inconclusive."""
         from reports import allure_attachments as report
 
         config = self.request.config
@@ -166,7 +167,7 @@ class GameDay:
         targets = self.targets_file.for_experiment(scenario.name)
         if allure_on:
             report.describe(
-                title=scenario.display_title, scenario=_scenario_text(scenario, self.fleet),
+                title=scenario.display_title, scenario=scenario_text(scenario, self.fleet),
                 hypothesis=scenario.hypothesis,
             )  # fmt: skip
         experiment = Experiment(
@@ -182,25 +183,35 @@ class GameDay:
                 limits=limits or GuardLimits(),
             ),
             write=lambda line: _say(config, line),
-            step=_allure_step if allure_on else (lambda title: nullcontext()),
+            step=allure_step if allure_on else (lambda title: nullcontext()),
         )
         _say(config, f"\n== {scenario.name}: {scenario.fault} — {scenario.hypothesis}")
+        result = config.stash[RESULT_KEY]
         try:
             outcome = experiment.run()
-        except FlexchaosError as exc:  # bad input or a guard refusal: one line, nothing touched
+        except BadInput as exc:  # the preflight refused: one line, nothing touched (exit 2)
+            result.bad_input.append(f"{scenario.name}: {exc}")
             pytest.fail(f"{scenario.name}: {exc}", pytrace=False)
+        except FlexchaosError as exc:  # the harness or the platform failed mid-run (exit 4)
+            result.add(
+                inconclusive(targets, str(exc), time_scale=self.fleet.time_scale, state="error")
+            )
+            pytest.fail(f"{scenario.name}: harness error: {exc}", pytrace=False)
         except Interrupted as exc:  # Ctrl-C or SIGTERM: the fault is reverted; stop the run
+            result.interrupted = True
             _say(config, f"  [{scenario.name}] {exc}: faults reverted, stopping the game day")
             raise KeyboardInterrupt(str(exc)) from exc
         finally:
             self.outcome = experiment.outcome
             if allure_on:
-                _attach_outcome(experiment.outcome, self.fleet)
+                attach_outcome(experiment.outcome, self.fleet)
         if self.settings.dry_run:
-            pytest.skip("dry run: plan printed, nothing injected")
+            why = "dry run: the plan was printed; nothing was injected or judged"
+            result.add(inconclusive(targets, why, time_scale=self.fleet.time_scale))
+            pytest.skip(why)
         verdict = outcome.verdict
         assert verdict is not None
-        config.stash[VERDICTS_KEY].append(verdict)
+        result.add(verdict)
         _say(config, verdict.text_table())
         verdict.check()
         return outcome
@@ -216,16 +227,67 @@ def game_day(
     return GameDay(request, flexchaos_fleet, flexchaos_targets, flexchaos_settings)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Results metadata for Allure and the verdicts file the `gameday` command summarises."""
-    config = session.config
-    verdicts = config.stash.get(VERDICTS_KEY, [])
-    if not verdicts:
-        return
-    settings = settings_of(config)
-    settings.work_dir.create().verdicts.write_text(
-        json.dumps([v.to_dict() for v in verdicts], indent=2), encoding="utf-8"
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """An experiment that ends without a verdict of its own is recorded as an error (it raised)
+    or inconclusive (it never ran its game day): it can never count as a pass."""
+    report = yield
+    result = item.config.stash.get(RESULT_KEY, None)
+    if result is None:
+        return report
+    marker = item.get_closest_marker("chaos")
+    if marker is None:
+        if report.failed and report.when == "call":
+            result.other_failures.append(item.name)
+        return report
+    if report.when == "call" and report.failed:
+        item._flexchaos_failure = _first_line(report)  # type: ignore[attr-defined]
+    done = report.when == "teardown" or (report.when == "setup" and not report.passed)
+    if not done or result.has(item.name) or result.interrupted:
+        return report
+    if result.bad_input and result.bad_input[-1].startswith(f"{item.name}:"):
+        return report
+    settings = settings_of(item.config)
+    targets = load_targets(settings.targets).for_experiment(item.name)
+    fleet = item.config.stash.get(FLEET_KEY, None)
+    scale = fleet.time_scale if fleet else 1.0
+    failure = getattr(item, "_flexchaos_failure", None) or (
+        _first_line(report) if report.failed else None
     )
+    if failure is not None:
+        why = f"the experiment failed without a verdict: {failure}"
+        result.unfinished(targets, why, error=True, time_scale=scale)
+    else:
+        why = "the experiment never ran its game day (game_day.run() was not called)"
+        result.unfinished(targets, why, error=False, time_scale=scale)
+    return report
+
+
+def _collection_failed(config: pytest.Config) -> bool:
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    errors = terminal.stats.get("error", []) if terminal is not None else []
+    return any(isinstance(r, pytest.CollectReport) for r in errors)
+
+
+def _first_line(report: pytest.TestReport) -> str:
+    text = str(report.longrepr or "").strip().splitlines()
+    return text[-1][:300] if text else report.outcome
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Results metadata for Allure and the run's record (`run.json`, `verdicts.json`) that the
+    `gameday` command summarises and exits with."""
+    config = session.config
+    if _collection_failed(config):  # a broken experiment file is bad input, not an interrupt
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+    result = config.stash.get(RESULT_KEY, None)
+    if result is None or not (result.verdicts or result.bad_input):
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        result.interrupted = True
+    verdicts = result.verdicts
+    settings = settings_of(config)
+    result.write(settings.work_dir)
     from reports import allure_attachments as report
     from reports.summary import append_job_summary
 
@@ -249,7 +311,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    verdicts = config.stash.get(VERDICTS_KEY, [])
+    result = config.stash.get(RESULT_KEY, None)
+    verdicts = result.verdicts if result else []
     if not verdicts:
         return
     from reports.summary import text_summary
@@ -266,84 +329,3 @@ def _say(config: pytest.Config, line: str) -> None:
     with guard:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
-
-
-def _allure_step(title: str) -> AbstractContextManager[Any]:
-    import allure
-
-    return allure.step(title)
-
-
-def _scenario_text(scenario: Scenario, fleet: Fleet) -> str:
-    where = fleet.target.describe()
-    heal = "the platform heals it (no revert)" if scenario.platform_heals else "reverted"
-    return (
-        f"{scenario.fault} on {_selection_text(scenario)} of {where}; "
-        f"baseline {scenario.baseline_s:g} s, hold {scenario.hold_s:g} s, {heal}, recovery "
-        f"limit {scenario.recovery_limit_s:g} s (platform seconds; time scale "
-        f"{fleet.time_scale:g})."
-    )
-
-
-def _selection_text(scenario: Scenario) -> str:
-    """The selection without its seed (the seed is a parameter of its own)."""
-    parts = [p for p in scenario.selection.describe().split(", ") if not p.startswith("seed=")]
-    option_text = ", ".join(f"{k}={v}" for k, v in scenario.options.items())
-    return ", ".join(parts + ([option_text] if option_text else [])) or "all VMs"
-
-
-def _attach_outcome(outcome: Outcome, fleet: Fleet) -> None:
-    """Everything the reviewer needs, verdict table and chart first."""
-    from probes.measures import Clock
-    from reports import allure_attachments as report
-    from reports.chart import render_timeline
-
-    scenario = outcome.scenario
-    zones = sorted(
-        {
-            str(vm.get("zones", [None])[0])
-            for name, vm in (outcome.evidence_before or {}).get("vms", {}).items()
-            if name in outcome.vms and vm.get("zones")
-        }
-    )
-    report.label_experiment(
-        fault=scenario.fault, story=scenario.display_title, severity=scenario.severity, zones=zones
-    )
-    report.set_parameters(vms=outcome.vms, seed=outcome.seed, fleet=fleet.target.describe())
-    chart = None
-    timeline = outcome.timeline
-    if timeline is not None:
-        chart = render_timeline(
-            timeline, outcome.metrics,  # None (dry run): the chart asks the probes for them
-            title=f"{scenario.display_title}: {scenario.fault} on {', '.join(outcome.vms)}",
-            clock=Clock(fleet.time_scale),
-        )  # fmt: skip
-        if outcome.work_dir is not None:
-            (outcome.work_dir / "timeline.png").write_bytes(chart)
-    if outcome.verdict is not None:
-        report.present_verdict(
-            outcome.verdict, scenario=_scenario_text(scenario, fleet),
-            hypothesis=scenario.hypothesis, chart_png=chart,
-        )  # fmt: skip
-    elif chart is not None:
-        report.attach_chart(chart)
-    if outcome.metrics is not None:
-        import allure
-
-        allure.attach(
-            json.dumps(outcome.metrics.resolution_notes(), indent=2),  # and probe diagnostics
-            "sampling resolution of each figure", allure.attachment_type.JSON, "json",
-        )  # fmt: skip
-    if timeline is not None:
-        report.attach_requests_csv(timeline.requests)
-        report.attach_timeline_csv(timeline.capacity, "capacity samples")
-        report.attach_timeline_csv(timeline.events, "fault events")
-    if outcome.load_dir is not None:
-        report.attach_locust_stats(sorted(outcome.load_dir.glob("locust*")))
-    report.attach_evidence(
-        outcome.evidence_before,
-        outcome.evidence_after,
-        outcome.drift.to_json() if outcome.drift is not None else None,
-    )
-    if outcome.injection is not None:
-        report.attach_journal([e.to_record() for e in outcome.injection.entries])

@@ -35,6 +35,11 @@ class WorkDir:
         return self.root / "verdicts.json"
 
     @property
+    def run_result(self) -> Path:
+        """How the last session ended: its exit code, per experiment (flexchaos/run_result.py)."""
+        return self.root / "run.json"
+
+    @property
     def junit(self) -> Path:
         return self.root / "junit.xml"
 

@@ -21,7 +21,7 @@ import allure
 import pandas as pd
 import pytest
 
-from reports.verdict import BROKEN_PREFIX, MISSED_PREFIX, Verdict
+from reports.verdict import INCONCLUSIVE_PREFIX, MISSED_PREFIX, Verdict
 
 EPIC = "Resilience game day"
 VERDICT_JSON_NAME = "verdict.json"  # `flexchaos report` finds verdicts by this attachment name
@@ -143,12 +143,12 @@ def attach_journal(journal: str | Path | Sequence[Mapping[str, Any]]) -> None:
 
 
 def categories(dialect: str = "java") -> list[dict[str, Any]]:
-    """How Allure sorts failures: a missed target, a broken steady state, a harness error.
+    """How Allure sorts failures: a missed target, an inconclusive run, a harness error.
 
     `java` patterns must match the whole message (Allure 2 reads categories.json);
     `js` patterns are searched in it (Allure 3 takes them from its config).
     """
-    missed, steady = MISSED_PREFIX, BROKEN_PREFIX
+    missed, steady = MISSED_PREFIX, INCONCLUSIVE_PREFIX
     if dialect == "java":
         patterns = (f"(?s).*{missed}.*", f"(?s).*{steady}.*", f"(?s)^(?!.*({missed}|{steady})).*")
     elif dialect == "js":
@@ -163,8 +163,9 @@ def categories(dialect: str = "java") -> list[dict[str, Any]]:
             "messageRegex": patterns[0],
         },
         {
-            "name": "Broken steady state (no fault injected)",
-            "description": "The system was not healthy before the fault: nothing was judged.",
+            "name": "Inconclusive (nothing may pass on it)",
+            "description": "The steady state did not hold, the fault was not shown to land, or "
+            "a figure's evidence had a gap: the run proves nothing either way.",
             "matchedStatuses": ["broken"],
             "messageRegex": patterns[1],
         },

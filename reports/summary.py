@@ -10,35 +10,54 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from reports.verdict import Verdict
+from reports.verdict import Verdict, overall_exit_code
 
-ICONS = {"passed": "✅ passed", "failed": "❌ failed", "broken": "⚠️ broken"}
+ICONS = {
+    "passed": "✅ passed",
+    "failed": "❌ failed",
+    "inconclusive": "⚠️ inconclusive",
+    "error": "💥 error",
+}
+HEADLINES = {
+    0: "PASSED",
+    1: "FAILED (a target was missed)",
+    3: "INCONCLUSIVE (nothing may pass on it)",
+    4: "ERROR (the harness failed)",
+}
 
 
 def overall_passed(verdicts: Sequence[Verdict]) -> bool:
-    """The release-gate answer: every experiment met every target (none broken)."""
-    return bool(verdicts) and all(v.passed for v in verdicts)
+    """The release-gate answer: every experiment met every target it set."""
+    return overall_exit_code(verdicts) == 0
+
+
+def headline(verdicts: Sequence[Verdict]) -> str:
+    code = overall_exit_code(verdicts)
+    return f"{HEADLINES[code]}, exit {code}"
+
+
+def _why(v: Verdict) -> str:
+    if v.state in ("inconclusive", "error"):
+        return v.reason
+    return ", ".join(row.target for row in v.missed())
 
 
 def markdown_summary(
     verdicts: Sequence[Verdict], *, title: str = "flexchaos game day", report: str | None = None
 ) -> str:
     counts = {state: sum(v.state == state for v in verdicts) for state in ICONS}
-    head = "PASSED" if overall_passed(verdicts) else "FAILED"
     lines = [
-        f"## {title}: {head}",
+        f"## {title}: {headline(verdicts)}",
         "",
         f"{len(verdicts)} experiments: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['broken']} broken.",
+        f"{counts['inconclusive']} inconclusive, {counts['error']} error.",
         "",
-        "| experiment | result | missed targets |",
+        "| experiment | result | missed targets or why |",
         "|---|---|---|",
     ]
     for v in verdicts:
-        missed = ", ".join(f"`{row.target}`" for row in v.missed() if row.judged)
-        if v.state == "broken":
-            missed = f"not judged: {v.reason}".replace("|", "\\|")
-        lines.append(f"| `{v.experiment}` | {ICONS[v.state]} | {missed or '—'} |")
+        why = _why(v).replace("|", "\\|")
+        lines.append(f"| `{v.experiment}` | {ICONS[v.state]} | {why or '—'} |")
     if report:
         lines += ["", f"Report: `{report}`"]
     for v in verdicts:
@@ -49,15 +68,14 @@ def markdown_summary(
 def text_summary(verdicts: Sequence[Verdict]) -> str:
     """The terminal's closing table: one line per experiment, then the verdict tables."""
     width = max([len(v.experiment) for v in verdicts] + [10])
-    lines = [f"{'experiment'.ljust(width)}  result  missed targets", "-" * (width + 32)]
+    lines = [
+        f"{'experiment'.ljust(width)}  {'result':12}  missed targets or why",
+        "-" * (width + 40),
+    ]
     for v in verdicts:
-        missed = ", ".join(row.target for row in v.missed() if row.judged)
-        if v.state == "broken":
-            missed = f"steady state did not hold: {v.reason}"
-        lines.append(f"{v.experiment.ljust(width)}  {v.state.upper():6}  {missed or '-'}")
+        lines.append(f"{v.experiment.ljust(width)}  {v.state.upper():12}  {_why(v) or '-'}")
     body = "\n\n".join(v.text_table() for v in verdicts)
-    verdict = "PASSED" if overall_passed(verdicts) else "FAILED"
-    return "\n".join(lines) + "\n\n" + body + f"\n\ngame day {verdict}\n"
+    return "\n".join(lines) + "\n\n" + body + f"\n\ngame day {headline(verdicts)}\n"
 
 
 def append_job_summary(

@@ -12,20 +12,22 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from flexchaos.errors import MissedTargets, SteadyStateBroken
+from flexchaos.errors import FlexchaosError, Inconclusive, MissedTargets
 from probes.measures import Clock
 from reports.targets import SPECS, Targets, TargetSpec
 
-State = Literal["passed", "failed", "broken"]
-
+State = Literal["passed", "failed", "inconclusive", "error"]
+# What each state tells a pipeline (README, "Exit codes"): who to call.
+EXIT_CODES: dict[str, int] = {"passed": 0, "failed": 1, "inconclusive": 3, "error": 4}
 
 MISSED_PREFIX = "Missed resilience targets"
+INCONCLUSIVE_PREFIX = "Inconclusive"
 NOT_JUDGED = "not judged"
-BROKEN_PREFIX = "Steady state did not hold"
+NEVER_ENDED = "never ended"
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ class VerdictRow:
 
     def measured_text(self) -> str:
         if self.measured is None:
-            return "missing" if self.judged else "not judged"
+            return NOT_JUDGED
+        if math.isinf(self.measured):
+            return NEVER_ENDED
         text = _number(self.measured, self.unit)
         wall = self.measured_wall
         if self.clock == "platform" and wall is not None and wall != self.measured:
@@ -63,11 +67,11 @@ class VerdictRow:
 
     def result_text(self) -> str:
         if not self.judged:
-            return "n/a"
+            return "NOT JUDGED"
         return "PASS" if self.passed else "FAIL"
 
     def describe_miss(self) -> str:
-        if self.measured is None:
+        if self.measured is None or not self.judged:
             return f"{self.target}: {self.reason}"
         miss = f"{self.target}: measured {self.measured_text()}, limit {self.limit_text()}"
         return f"{miss} ({self.reason})" if self.reason else miss
@@ -89,18 +93,28 @@ class Verdict:
         return self.state == "passed"
 
     @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.state]
+
+    def not_judged(self) -> list[VerdictRow]:
+        return [row for row in self.rows if not row.judged]
+
+    @property
     def clock(self) -> Clock:
         return Clock(self.time_scale)
 
     def missed(self) -> list[VerdictRow]:
-        return [row for row in self.rows if not row.passed]
+        """Targets judged and missed (a target not judged is not a miss: it is no proof)."""
+        return [row for row in self.rows if row.judged and not row.passed]
 
     def failure_message(self) -> str:
-        """The one message a failing or broken test carries (matched by categories.json)."""
-        if self.state == "broken":
-            return f"{BROKEN_PREFIX}: {self.reason} (no fault injected)"
+        """The one message a failing or inconclusive test carries (matched by categories)."""
+        if self.state == "inconclusive":
+            return f"{INCONCLUSIVE_PREFIX}: {self.reason}"
         if self.state == "failed":
             return f"{MISSED_PREFIX}: " + "; ".join(row.describe_miss() for row in self.missed())
+        if self.state == "error":
+            return f"Harness error: {self.reason}"
         return ""
 
     def with_failed_row(self, row: VerdictRow) -> Verdict:
@@ -108,12 +122,20 @@ class Verdict:
         failed = replace(self, rows=(*self.rows, row), state="failed")
         return _with_reason(failed, "; ".join(r.describe_miss() for r in failed.missed()))
 
+    def as_inconclusive(self, reason: str) -> Verdict:
+        """This verdict, inconclusive: the figures are kept, but no target may pass on them."""
+        if self.state == "failed":  # a judged miss stays a miss: the design failed anyway
+            return _with_reason(self, f"{self.reason}; also {reason}")
+        return replace(self, state="inconclusive", reason=reason)
+
     def check(self) -> None:
-        """Raise SteadyStateBroken or MissedTargets unless every target passed."""
-        if self.state == "broken":
-            raise SteadyStateBroken(self.failure_message())
+        """Raise MissedTargets (failed) or Inconclusive unless every target passed."""
+        if self.state == "inconclusive":
+            raise Inconclusive(self.failure_message())
         if self.state == "failed":
             raise MissedTargets(self.failure_message())
+        if self.state == "error":
+            raise FlexchaosError(self.failure_message())
 
     def clock_note(self) -> str:
         if not self.clock.scaled:
@@ -132,6 +154,7 @@ class Verdict:
             "passed": self.passed,
             "time_scale": self.time_scale,
             "reason": self.reason,
+            "exit_code": self.exit_code,
             "rows": [_clean(asdict(row)) for row in self.rows],
             "measured": {k: _clean(v) for k, v in self.measured.items()},
         }
@@ -143,8 +166,8 @@ class Verdict:
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
         return cls(
             experiment=data["experiment"],
-            rows=tuple(VerdictRow(**row) for row in data["rows"]),
-            state=data["state"],
+            rows=tuple(VerdictRow(**_unclean(row)) for row in data["rows"]),
+            state=_state(data["state"]),
             time_scale=data.get("time_scale", 1.0),
             reason=data.get("reason", ""),
             measured=data.get("measured", {}),
@@ -164,13 +187,12 @@ class Verdict:
         line = "  ".join("-" * w for w in widths)
         out = [
             f"{self.experiment}: {self.state.upper()}"
-            + (f" — {self.reason}" if self.state == "broken" else ""),
+            + (f" — {self.reason}" if self.state in ("inconclusive", "error") else ""),
             "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
             line,
         ]
         out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-        if self.state != "broken":
-            out += [reason_line for row in self.rows if (reason_line := _reason(row))]
+        out += [reason_line for row in self.rows if (reason_line := _reason(row))]
         out.append(f"({self.clock_note()})")
         return "\n".join(line.rstrip() for line in out)
 
@@ -178,17 +200,19 @@ class Verdict:
         """A GitHub-flavoured Markdown table (job summaries)."""
         out = ["| target | limit | measured | result |", "|---|---|---|---|"]
         for row, cells in zip(self.rows, self.table_cells(), strict=True):
-            mark = "✅ pass" if row.passed else ("❌ fail" if row.judged else "— n/a")
+            mark = "✅ pass" if row.passed else ("❌ fail" if row.judged else "⚠️ not judged")
             measured = cells[2] + (f" — {row.reason}" if row.reason and row.judged else "")
             out.append(f"| `{cells[0]}` | {_md(cells[1])} | {_md(measured)} | {mark} |")
-        if self.state == "broken":
-            out.append(f"\n**Broken**: {_md(self.reason)} (no fault injected)")
+        if self.state in ("inconclusive", "error"):
+            out.append(f"\n**{self.state.capitalize()}**: {_md(self.reason)}")
         out.append(f"\n<sub>{self.clock_note()}</sub>")
         return "\n".join(out)
 
     def html_table(self) -> str:
         """A self-contained HTML table (inline styles: Allure shows it as is)."""
-        colour = {"passed": "#1a7f37", "failed": "#cf222e", "broken": "#9a6700"}[self.state]
+        colour = {
+            "passed": "#1a7f37", "failed": "#cf222e", "inconclusive": "#9a6700", "error": "#8250df"
+        }[self.state]  # fmt: skip
         cell = "padding:4px 10px;border:1px solid #d0d7de;text-align:left"
         out = [
             f'<div class="flexchaos-verdict"><p style="margin:4px 0"><b>Verdict: '
@@ -225,23 +249,30 @@ def judge(
     measured: Mapping[str, float | None],
     *,
     time_scale: float = 1.0,
+    not_judged: Mapping[str, str] | None = None,
 ) -> Verdict:
     """Compare measured values (wall seconds for durations) with the targets' limits.
 
     `measured` is keyed by measure name (`Metrics.as_measurements()`); a time_scale that is not
-    positive and finite is refused by `Clock`. A metric that is absent, None or NaN makes its
-    row fail with the reason.
+    positive and finite is refused by `Clock`. A metric that is absent, None or NaN, or named
+    in `not_judged` (measure name → why its evidence has a gap), is **not judged**; math.inf is
+    "never ended" and misses an upper bound. A verdict with a missed target is failed; else one
+    with a target not judged (or none at all) is inconclusive — never passed.
     """
     clock = Clock(time_scale)
+    gaps = dict(not_judged or {})
     rows = []
     for spec, limit in targets.specs():
         raw = measured.get(spec.metric)
-        value = _finite(raw)
+        value = _number_or_inf(raw)
+        if spec.metric in gaps:
+            rows.append(_row(spec, limit, reason=f"{NOT_JUDGED}: {gaps[spec.metric]}"))
+            continue
         if value is None:
             reason = (
-                f"no measurement of {spec.metric}"
+                f"{NOT_JUDGED}: no measurement of {spec.metric}"
                 if raw is None
-                else f"measurement of {spec.metric} is not a number ({raw!r})"
+                else f"{NOT_JUDGED}: measurement of {spec.metric} is not a number ({raw!r})"
             )
             rows.append(_row(spec, limit, reason=reason))
             continue
@@ -249,36 +280,46 @@ def judge(
         passed = judged >= limit if spec.bound == "min" else judged <= limit
         wall = value if spec.measure.platform_time else None
         rows.append(_row(spec, limit, judged, passed, wall))
-    state: State = "passed" if all(row.passed for row in rows) else "failed"
     verdict = Verdict(
         experiment=targets.experiment,
         rows=tuple(rows),
-        state=state,
+        state="passed",
         time_scale=clock.time_scale,
         measured={k: _finite(v) for k, v in measured.items()},
     )
-    if state == "failed":
-        return _with_reason(verdict, "; ".join(row.describe_miss() for row in verdict.missed()))
+    if verdict.missed():
+        return replace(
+            verdict, state="failed",
+            reason="; ".join(row.describe_miss() for row in verdict.missed()),
+        )  # fmt: skip
+    if not rows:
+        return replace(
+            verdict, state="inconclusive", reason="no target was set, so none was judged"
+        )
+    if verdict.not_judged():
+        why = "; ".join(row.describe_miss() for row in verdict.not_judged())
+        return replace(verdict, state="inconclusive", reason=f"not judged: {why}")
     return verdict
 
 
-def broken(
+def inconclusive(
     targets: Targets,
     reason: str,
     *,
     time_scale: float = 1.0,
     measured: Mapping[str, float | None] | None = None,
+    state: State = "inconclusive",
 ) -> Verdict:
-    """The verdict of an experiment whose steady state did not hold: nothing was judged."""
+    """Nothing judged: the steady state did not hold (no fault injected), the fault was not
+    exercised, or (state="error") the harness failed."""
     clock = Clock(time_scale)
     rows = tuple(
-        _row(spec, limit, reason=f"{NOT_JUDGED}: no fault injected")
-        for spec, limit in targets.specs()
+        _row(spec, limit, reason=f"{NOT_JUDGED}: {reason}") for spec, limit in targets.specs()
     )
     return Verdict(
         experiment=targets.experiment,
         rows=rows,
-        state="broken",
+        state=state,
         time_scale=clock.time_scale,
         reason=reason,
         measured={k: _finite(v) for k, v in (measured or {}).items()},
@@ -312,6 +353,14 @@ def _with_reason(verdict: Verdict, reason: str) -> Verdict:
     )
 
 
+def _number_or_inf(value: object) -> float | None:
+    """A finite number or +/-inf ("never ended"); None for None, NaN and non-numbers."""
+    number = _finite(value)
+    if number is None and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if math.isinf(value) else None
+    return number
+
+
 def _finite(value: object) -> float | None:
     if value is None or isinstance(value, bool):
         return None
@@ -331,7 +380,7 @@ def _number(value: float, unit: str) -> str:
 
 
 def _reason(row: VerdictRow) -> str:
-    return f"  {row.target}: {row.reason}" if row.reason and row.measured is None else ""
+    return f"  {row.target}: {row.reason}" if row.reason and not row.judged else ""
 
 
 def _md(text: str) -> str:
@@ -339,19 +388,47 @@ def _md(text: str) -> str:
 
 
 def _clean(value: Any) -> Any:
+    """JSON-safe: "never ended" (inf) is kept as the string "inf", NaN becomes None."""
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, float) and math.isnan(value):
         return None
     return value
 
 
+def _unclean(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (float(v) if v in ("inf", "-inf") else v) for k, v in row.items()}
+
+
+def _state(value: str) -> State:
+    """Older verdict files said "broken" for what is now inconclusive."""
+    return "inconclusive" if value == "broken" else value  # type: ignore[return-value]
+
+
 __all__ = [
-    "BROKEN_PREFIX",
+    "EXIT_CODES",
+    "INCONCLUSIVE_PREFIX",
     "MISSED_PREFIX",
     "SPECS",
     "Verdict",
     "VerdictRow",
-    "broken",
+    "inconclusive",
     "judge",
+    "overall_exit_code",
 ]
+
+
+def overall_exit_code(verdicts: Sequence[Verdict]) -> int:
+    """The game day's exit code: 4 when the harness failed anywhere (its figures cannot be
+    trusted), else 1 when a target was missed (the design failed), else 3 when anything was
+    inconclusive or nothing was judged, else 0."""
+    states = {v.state for v in verdicts}
+    if "error" in states:
+        return EXIT_CODES["error"]
+    if "failed" in states:
+        return EXIT_CODES["failed"]
+    if not verdicts or "inconclusive" in states:
+        return EXIT_CODES["inconclusive"]
+    return EXIT_CODES["passed"]

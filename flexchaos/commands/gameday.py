@@ -3,8 +3,9 @@
 The experiments are ordinary pytest tests (experiments/); this command only chooses sensible
 outputs — Allure results, JUnit XML, the verdicts, all in the work dir (`.flexchaos/` unless
 --work-dir says otherwise) — and ends with the report's path and the verdict table, so a
-person at a terminal and a pipeline read the same thing. Exit code: 0 when every target of
-every experiment was met, 1 when one was missed or broken, 2 on bad input.
+person at a terminal and a pipeline read the same thing. It exits with the code the session
+recorded (flexchaos/run_result.py): 0 every target met, 1 a target missed, 2 bad input,
+3 inconclusive, 4 harness error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from flexchaos.errors import FlexchaosError
+from flexchaos.run_result import BAD_INPUT, INTERRUPTED_EXIT, read_exit_code
 from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
 
 HELP = "Run the game day (experiments/) on the emulator or Azure, then build the report."
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     work = WorkDir(args.work_dir).create()
     results: Path = args.results or work.results
     work.verdicts.unlink(missing_ok=True)
+    work.run_result.unlink(missing_ok=True)
     cmd = [
         sys.executable, "-m", "pytest", *args.experiments.split(),
         "-p", "no:cacheprovider", "-o", "console_output_style=classic", "-rfEs",
@@ -65,18 +68,19 @@ def run(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     print("flexchaos gameday: " + " ".join(cmd[1:]), flush=True)
     code = run_experiments(cmd)
+    recorded = read_exit_code(work.run_result)
     if code == USAGE_ERROR:
-        return 2
+        return BAD_INPUT
     if code == NO_TESTS:
         print("flexchaos gameday: no experiment matched; check --experiments and -k", flush=True)
-        return 2
-    if code == INTERRUPTED or code < 0:  # < 0: pytest itself was killed by a signal
+        return BAD_INPUT
+    if recorded == INTERRUPTED_EXIT or code == INTERRUPTED or code < 0:  # < 0: pytest killed
         print(
             "flexchaos gameday: interrupted; the experiments reverted their faults before "
             "exiting (`flexchaos rollback` reverts anything a failed revert left open)",
             flush=True,
         )
-        return 130
+        return INTERRUPTED_EXIT
     report_line = (
         f"Allure results: {results.resolve()} (HTML skipped: --no-report)"
         if args.no_report
@@ -86,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     print(report_line)
     if work.verdicts.is_file():
         print(closing_table(work.verdicts))
-    return 0 if code == 0 else 1
+    if recorded is not None:
+        return recorded
+    return 0 if code == 0 else 1  # no experiment ran (e.g. only the design review)
 
 
 def run_experiments(cmd: list[str]) -> int:

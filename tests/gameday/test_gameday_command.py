@@ -48,7 +48,7 @@ def test_targets_too_strict_exit_1_and_name_the_missed_target(fleet, tmp_path: P
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     out = run.stdout
     assert "Missed resilience targets: min_healthy_capacity: measured 0.833" in out
-    assert "test_stop_vm  FAILED  min_healthy_capacity" in out  # the closing table
+    assert "test_stop_vm  FAILED        min_healthy_capacity" in out  # the closing table
     assert (tmp_path / "out" / "junit.xml").is_file()
     assert any((tmp_path / "allure-results").glob("*-result.json"))
     # the fault was reverted: the journal has one injected entry and its revert
@@ -67,7 +67,7 @@ def test_met_targets_exit_0_with_the_verdict_table(fleet, tmp_path: Path) -> Non
     run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "test_stop_vm: PASSED" in run.stdout
-    assert run.stdout.rstrip().splitlines()[-1] == "game day PASSED"
+    assert run.stdout.rstrip().splitlines()[-1] == "game day PASSED, exit 0"
     work = tmp_path / ".flexchaos"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".flexchaos"]
     assert (work / "junit.xml").is_file() and (work / "verdicts.json").is_file()
@@ -79,10 +79,11 @@ def test_met_targets_exit_0_with_the_verdict_table(fleet, tmp_path: Path) -> Non
 def test_dry_run_prints_the_plan_and_mutates_nothing(fleet, tmp_path: Path) -> None:
     before = mutating_calls(fleet)
     run = gameday(fleet, tmp_path, "--dry-run")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert run.returncode == 3, run.stdout[-3000:] + run.stderr[-2000:]  # never a PASS
     assert "plan: stop on scale set 'vmss-web'" in run.stdout
     assert "begin_power_off" in run.stdout and "begin_start" in run.stdout
-    assert "dry run: plan printed, nothing injected" in run.stdout
+    assert "dry run: the plan was printed; nothing was injected or judged" in run.stdout
+    assert "game day INCONCLUSIVE (nothing may pass on it), exit 3" in run.stdout
     assert mutating_calls(fleet) == before
 
 
@@ -125,7 +126,7 @@ def test_guard_refusal_is_one_line_and_touches_no_vm(fleet, tmp_path: Path) -> N
         "--targets", str(REPO / "experiments" / "targets.toml"),
     ]  # fmt: skip
     run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
-    assert run.returncode == 1, run.stdout[-3000:]
+    assert run.returncode == 2, run.stdout[-3000:]  # bad input, nothing touched
     refusals = [line for line in run.stdout.splitlines() if "guard refused (spot_only)" in line]
     assert refusals and "Traceback" not in run.stdout
     assert mutating_calls(fleet) == before
@@ -227,7 +228,7 @@ def test_an_abort_condition_fails_the_experiment(fleet, tmp_path: Path) -> None:
     assert run.returncode == 1, run.stdout[-3000:]
     assert "abort: healthy capacity 83% under the floor 90%" in run.stdout
     assert "abort_conditions: measured 1, limit <= 0 (hold aborted" in run.stdout
-    assert "test_custom  FAILED  abort_conditions" in run.stdout
+    assert "test_custom  FAILED        abort_conditions" in run.stdout
 
 
 def test_sigterm_during_the_baseline_stops_everything(fleet, tmp_path: Path) -> None:

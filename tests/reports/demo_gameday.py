@@ -17,7 +17,7 @@ from probes.timeline import Timeline
 from reports import allure_attachments as aa
 from reports.chart import render_timeline
 from reports.targets import Targets
-from reports.verdict import broken, judge
+from reports.verdict import inconclusive, judge
 from tests.reports import timelines as tl
 
 TIME_SCALE = 0.02
@@ -98,7 +98,7 @@ def test_spot_eviction() -> None:
     aa.describe(title="Evict a Spot VM", scenario=scenario, hypothesis=hypothesis)
     aa.label_experiment(fault="evict", story="Evict a Spot VM", zones=["1"])
     reason = "baseline healthy capacity 5/6, expected 6/6"
-    verdict = broken(Targets("test_spot_eviction", LIMITS), reason, time_scale=TIME_SCALE)
+    verdict = inconclusive(Targets("test_spot_eviction", LIMITS), reason, time_scale=TIME_SCALE)
     baseline_only = pd.DataFrame(
         {"time": [tl.T0], "kind": ["phase"], "fault": [None], "vm": [None], "detail": ["baseline"]}
     )

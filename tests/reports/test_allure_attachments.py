@@ -23,7 +23,7 @@ INNER = textwrap.dedent(
     from reports import allure_attachments as aa
     from reports.chart import render_timeline
     from reports.targets import Targets
-    from reports.verdict import broken, judge
+    from reports.verdict import inconclusive, judge
     from tests.reports import timelines as tl
 
     LIMITS = {"min_healthy_capacity": 0.8, "max_failover_time_s": 30.0, "max_error_rate": 0.05}
@@ -55,7 +55,7 @@ INNER = textwrap.dedent(
 
 
     def test_zone_down():
-        verdict = broken(Targets("test_zone_down", LIMITS), "baseline capacity 5/6")
+        verdict = inconclusive(Targets("test_zone_down", LIMITS), "baseline capacity 5/6")
         aa.present_verdict(verdict, scenario="Zone 1 down.", hypothesis="4/6 serve.")
         verdict.check()
 
@@ -130,10 +130,10 @@ def test_stop_vm_result_carries_title_labels_parameters_and_attachments(results:
     assert csv[0] == "start,latency_ms,ok,status,served_by,error,source" and len(csv) == 1201
 
 
-def test_broken_steady_state_is_broken_not_failed(results: Path) -> None:
+def test_inconclusive_is_broken_not_failed(results: Path) -> None:
     result = load_result(results, "test_zone_down")
     assert result["status"] == "broken"
-    assert "Steady state did not hold" in result["statusDetails"]["message"]
+    assert "Inconclusive: baseline capacity 5/6" in result["statusDetails"]["message"]
 
 
 def test_results_metadata_files(results: Path) -> None:
@@ -142,7 +142,7 @@ def test_results_metadata_files(results: Path) -> None:
     assert "time\\ scale=0.02\n" in env
     cats = json.loads((results / "categories.json").read_text())
     assert [c["name"] for c in cats] == [
-        "Missed resilience target", "Broken steady state (no fault injected)", "Harness error"
+        "Missed resilience target", "Inconclusive (nothing may pass on it)", "Harness error"
     ]  # fmt: skip
     assert json.loads((results / "executor.json").read_text())["name"]
 
@@ -164,5 +164,5 @@ def test_categories_sort_the_three_outcomes(results: Path) -> None:
         return "none"
 
     assert category("Stop one VM") == "Missed resilience target"
-    assert category("test_zone_down") == "Broken steady state (no fault injected)"
+    assert category("test_zone_down") == "Inconclusive (nothing may pass on it)"
     assert category("test_harness_error") == "Harness error"

@@ -8,14 +8,14 @@ import pytest
 
 from reports.summary import append_job_summary, markdown_summary, overall_passed, text_summary
 from reports.targets import Targets
-from reports.verdict import broken, judge
+from reports.verdict import inconclusive, judge
 
 LIMITS = {"max_failover_time_s": 30.0, "max_error_rate": 0.05}
 PASSED = judge(Targets("test_stop_vm", LIMITS), {"failover_time_s": 0.2, "error_rate": 0.01},
                time_scale=0.02)  # fmt: skip
 FAILED = judge(Targets("test_zone_down", LIMITS), {"failover_time_s": 0.9, "error_rate": 0.01},
                time_scale=0.02)  # fmt: skip
-BROKEN = broken(Targets("test_spot_eviction", LIMITS), "baseline error rate 0.2 > 0.01")
+BROKEN = inconclusive(Targets("test_spot_eviction", LIMITS), "baseline error rate 0.2 > 0.01")
 
 
 def test_appends_to_github_step_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,12 +26,13 @@ def test_appends_to_github_step_summary(tmp_path: Path, monkeypatch: pytest.Monk
         append_job_summary([PASSED, FAILED, BROKEN], report="allure-report/index.html") == summary
     )
     text = summary.read_text()
-    assert text.startswith("# earlier step\n## flexchaos game day: FAILED")
-    assert "| `test_stop_vm` | ✅ passed | — |" in text
-    assert "| `test_zone_down` | ❌ failed | `max_failover_time_s` |" in text
-    assert (
-        "| `test_spot_eviction` | ⚠️ broken | not judged: baseline error rate 0.2 > 0.01 |" in text
+    assert text.startswith(
+        "# earlier step\n## flexchaos game day: FAILED (a target was missed), exit 1"
     )
+    assert "1 passed, 1 failed, 1 inconclusive, 0 error" in text
+    assert "| `test_stop_vm` | ✅ passed | — |" in text
+    assert "| `test_zone_down` | ❌ failed | max_failover_time_s |" in text
+    assert "| `test_spot_eviction` | ⚠️ inconclusive | baseline error rate 0.2 > 0.01 |" in text
     assert "45.0 s platform (0.90 s wall)" in text  # the zone-down verdict table follows
     assert "allure-report/index.html" in text
     append_job_summary([PASSED])
@@ -41,7 +42,7 @@ def test_appends_to_github_step_summary(tmp_path: Path, monkeypatch: pytest.Monk
 def test_without_the_variable_nothing_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     assert append_job_summary([PASSED]) is None
-    assert markdown_summary([PASSED]).startswith("## flexchaos game day: PASSED")
+    assert markdown_summary([PASSED]).startswith("## flexchaos game day: PASSED, exit 0")
 
 
 def test_overall_result_and_terminal_summary() -> None:
@@ -49,5 +50,10 @@ def test_overall_result_and_terminal_summary() -> None:
     assert not overall_passed([PASSED, BROKEN])
     assert not overall_passed([])
     text = text_summary([PASSED, FAILED])
-    assert "test_zone_down  FAILED  max_failover_time_s" in text
-    assert text.rstrip().endswith("game day FAILED")
+    assert "test_zone_down  FAILED        max_failover_time_s" in text
+    assert text.rstrip().endswith("game day FAILED (a target was missed), exit 1")
+    inconclusive_only = text_summary([PASSED, BROKEN])
+    assert "test_spot_eviction  INCONCLUSIVE  baseline error rate 0.2 > 0.01" in inconclusive_only
+    assert inconclusive_only.rstrip().endswith(
+        "game day INCONCLUSIVE (nothing may pass on it), exit 3"
+    )  # never "PASSED" while something was not judged

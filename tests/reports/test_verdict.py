@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from flexchaos.errors import MissedTargets, SteadyStateBroken
+from flexchaos.errors import Inconclusive, MissedTargets
 from reports.targets import Targets
-from reports.verdict import Verdict, broken, judge
+from reports.verdict import Verdict, inconclusive, judge
 
 TARGETS = Targets(
     "test_stop_vm",
@@ -74,26 +74,45 @@ def test_minimum_and_maximum_bounds_are_inclusive_and_directional() -> None:
 
 
 @pytest.mark.parametrize("value", [None, math.nan, "n/a"])
-def test_missing_measurement_is_a_failed_row_with_its_reason(value: object) -> None:
+def test_missing_measurement_is_not_judged_and_never_passes(value: object) -> None:
     measured = {**GOOD, "p95_latency_ms": value}
     if value is None:
         del measured["p95_latency_ms"]
     verdict = judge(TARGETS, measured, time_scale=0.02)
-    assert verdict.state == "failed"
+    assert verdict.state == "inconclusive" and not verdict.passed and verdict.exit_code == 3
     missing = row(verdict, "max_p95_latency_ms")
-    assert missing.measured is None and not missing.passed
+    assert missing.measured is None and not missing.passed and not missing.judged
     assert "p95_latency_ms" in missing.reason
-    assert "missing" in verdict.text_table()
+    assert "NOT JUDGED" in verdict.text_table()
     assert "max_p95_latency_ms" in verdict.failure_message()
 
 
-def test_broken_is_distinct_from_failed() -> None:
-    verdict = broken(TARGETS, "healthy capacity 5/6 at baseline", time_scale=0.02)
-    assert verdict.state == "broken" and not verdict.passed
-    assert all(not r.judged and r.result_text() == "n/a" for r in verdict.rows)
-    with pytest.raises(SteadyStateBroken, match="Steady state did not hold: healthy capacity 5/6"):
+def test_a_miss_outweighs_a_gap_and_a_gap_outweighs_a_pass() -> None:
+    gap = {"failover_time_s": "capacity samples 40 s apart (limit 5 s)"}
+    verdict = judge(TARGETS, GOOD, time_scale=0.02, not_judged=gap)
+    assert verdict.state == "inconclusive"
+    assert "capacity samples 40 s apart" in row(verdict, "max_failover_time_s").reason
+    missed = judge(TARGETS, {**GOOD, "error_rate": 0.5}, time_scale=0.02, not_judged=gap)
+    assert missed.state == "failed" and missed.exit_code == 1
+    assert judge(Targets("t", {}), GOOD).state == "inconclusive"  # no target: nothing judged
+
+
+def test_never_ended_is_shown_as_such_and_misses_an_upper_bound() -> None:
+    verdict = judge(TARGETS, {**GOOD, "failover_time_s": math.inf}, time_scale=0.02)
+    failover = row(verdict, "max_failover_time_s")
+    assert verdict.state == "failed" and failover.judged and not failover.passed
+    assert failover.measured_text() == "never ended"
+    again = Verdict.from_dict(json.loads(verdict.to_json()))
+    assert row(again, "max_failover_time_s").measured_text() == "never ended"
+
+
+def test_inconclusive_is_distinct_from_failed() -> None:
+    verdict = inconclusive(TARGETS, "healthy capacity 5/6 at baseline", time_scale=0.02)
+    assert verdict.state == "inconclusive" and not verdict.passed
+    assert all(not r.judged and r.result_text() == "NOT JUDGED" for r in verdict.rows)
+    with pytest.raises(Inconclusive, match="Inconclusive: healthy capacity 5/6"):
         verdict.check()
-    assert not isinstance(SteadyStateBroken("x"), AssertionError)  # Allure: broken, not failed
+    assert not isinstance(Inconclusive("x"), AssertionError)  # Allure: broken, not failed
     assert isinstance(MissedTargets("x"), AssertionError)  # Allure: failed
 
 

@@ -1,0 +1,87 @@
+"""What a game day ended with, experiment by experiment, and the exit code that tells a pipeline
+who to call (README, "Exit codes"):
+
+    0 every target met · 1 a target missed (the design failed) · 2 bad input (nothing touched)
+    3 inconclusive (steady state broken, fault not exercised, not judged, dry run, nothing run)
+    4 harness error · 130 interrupted
+
+Every experiment ends in exactly one of: a verdict (passed, failed, inconclusive, error) or bad
+input. An experiment that never produced a verdict — it raised, or never called
+`game_day.run()` — is recorded as an error or as inconclusive here, so it can never count as a
+pass. The plugin writes `verdicts.json` and `run.json` (this record); `flexchaos gameday` exits
+with its code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flexchaos.workdir import WorkDir
+from reports.targets import Targets
+from reports.verdict import Verdict, inconclusive, overall_exit_code
+
+BAD_INPUT = 2
+INTERRUPTED_EXIT = 130
+
+
+@dataclass
+class RunResult:
+    """Verdicts and bad inputs of one session, in the order experiments ended."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    bad_input: list[str] = field(default_factory=list)
+    other_failures: list[str] = field(default_factory=list)  # tests without a chaos marker
+    interrupted: bool = False
+
+    def add(self, verdict: Verdict) -> None:
+        self.verdicts.append(verdict)
+
+    def has(self, experiment: str) -> bool:
+        return any(v.experiment == experiment for v in self.verdicts)
+
+    def unfinished(self, targets: Targets, why: str, *, error: bool, time_scale: float) -> Verdict:
+        """Record an experiment that produced no verdict of its own."""
+        verdict = inconclusive(
+            targets, why, time_scale=time_scale, state="error" if error else "inconclusive"
+        )
+        self.add(verdict)
+        return verdict
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return INTERRUPTED_EXIT
+        if self.bad_input:
+            return BAD_INPUT
+        if not self.verdicts:  # no experiment ran (e.g. only the design review)
+            return 1 if self.other_failures else 0
+        code = overall_exit_code(self.verdicts)
+        return 1 if code == 0 and self.other_failures else code
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "experiments": {v.experiment: v.state for v in self.verdicts},
+            "bad_input": self.bad_input,
+            "other_failures": self.other_failures,
+            "interrupted": self.interrupted,
+        }
+
+    def write(self, work_dir: WorkDir) -> Path:
+        work_dir.create()
+        work_dir.verdicts.write_text(
+            json.dumps([v.to_dict() for v in self.verdicts], indent=2), encoding="utf-8"
+        )
+        work_dir.run_result.write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
+        return work_dir.run_result
+
+
+def read_exit_code(path: Path) -> int | None:
+    """The exit code a session recorded in its run.json, or None when it recorded nothing."""
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["exit_code"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -66,11 +66,24 @@ class EmulatorClient:
         return response.json()
 
     def set_control_faults(
-        self, rate_429: float = 0.0, rate_5xx: float = 0.0, latency_ms: float = 0.0
+        self,
+        rate_429: float = 0.0,
+        rate_5xx: float = 0.0,
+        latency_ms: float = 0.0,
+        *,
+        listing_failure_rate: float = 0.0,
+        chaos_actions: str = "normal",
     ) -> None:
+        """Faults for testing the harness; every call sets all of them (defaults: none)."""
         response = self._http.put(
             "/_emulator/control-faults",
-            json={"rate_429": rate_429, "rate_5xx": rate_5xx, "latency_ms": latency_ms},
+            json={
+                "rate_429": rate_429,
+                "rate_5xx": rate_5xx,
+                "latency_ms": latency_ms,
+                "listing_failure_rate": listing_failure_rate,
+                "chaos_actions": chaos_actions,
+            },
         )
         response.raise_for_status()
 

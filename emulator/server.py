@@ -47,6 +47,7 @@ log = logging.getLogger("emulator")
 
 
 ORPHAN_CHECK_S = 0.5
+VM_LIST_SUFFIX = "/providers/Microsoft.Compute/virtualMachines"  # a listing of the set's VMs
 THROTTLED_BUDGET = "HighCostGet30Min"
 
 
@@ -96,7 +97,11 @@ async def _serve_arm(request: web.Request, handler: Any) -> web.StreamResponse:
                 "The api-version query parameter (?api-version=) is required for all requests."
             )
         )
-    status = faults.decide(request.headers.get("x-ms-client-request-id"))
+    client_id = request.headers.get("x-ms-client-request-id")
+    listing = request.method == "GET" and request.path.endswith(VM_LIST_SUFFIX)
+    if listing and faults.listing_fails(client_id):
+        return _fault_response(500, request.app[WORLD].clock.time_scale)
+    status = faults.decide(client_id)
     if status is not None:
         return _fault_response(status, request.app[WORLD].clock.time_scale)
     return await _handle(request, handler)

@@ -295,6 +295,9 @@ class Experiment:
                 self.event("recovered")
                 return
             time.sleep(self._observation.tick_s)
+        # Whatever the samples show after this (the harness's own cleanup, say) is not the
+        # recovery the experiment waited for: the metric stops looking here.
+        self.event("not_recovered", detail=f"{self.scenario.recovery_limit_s:g} platform s")
         self.write(
             f"  [{self.scenario.name}] not recovered within "
             f"{self.scenario.recovery_limit_s:.0f} platform s"

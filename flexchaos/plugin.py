@@ -270,6 +270,9 @@ def _collection_failed(config: pytest.Config) -> bool:
 
 
 def _first_line(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:  # "RuntimeError: what went wrong"
+        return str(crash.message).strip().splitlines()[0][:300]
     text = str(report.longrepr or "").strip().splitlines()
     return text[-1][:300] if text else report.outcome
 

@@ -285,7 +285,9 @@ def compute_metrics(
     heals = platform_heals if platform_heals is not None else revert is None
     start, kind = (injections[0], "inject") if heals and injections else (revert, "revert")
     if start is not None and not healthy.empty:
-        recovery = recovery_from(healthy, start, kind)
+        given_up = timeline.first_event("not_recovered")  # the recovery limit passed here
+        watched = healthy if given_up is None else healthy[healthy["time"] <= given_up]
+        recovery = recovery_from(watched, start, kind)
 
     labels = timeline.phase_labels(requests["start"])
     phases = {

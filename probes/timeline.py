@@ -6,7 +6,8 @@ emulator's ground-truth clock too):
 - capacity: time, instance, power_state, health_state, running, healthy (one row per instance
   per probe tick; all rows of a tick share its time)
 - events:   time, kind, fault, vm, detail (kinds: inject, injected, revert, reverted, abort,
-  recovered, phase — detail of a phase event is the phase name)
+  recovered, not_recovered (the recovery limit passed), phase — detail of a phase event is
+  the phase name)
 Phases (baseline, fault, recovery) come from the events; see Timeline.phases().
 """
 

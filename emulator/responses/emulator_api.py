@@ -23,6 +23,9 @@ async def truth(request: web.Request) -> web.Response:
     return web.json_response({"events": [e.to_json() for e in events]})
 
 
+CHAOS_ACTIONS = ("normal", "inert", "fail")  # how Chaos Studio actions behave
+
+
 async def requests_log(request: web.Request) -> web.Response:
     return web.json_response(request.app[REQUEST_LOG].to_json())
 
@@ -35,10 +38,15 @@ async def control_faults(request: web.Request) -> web.Response:
             float(body.get("rate_429", 0.0)),
             float(body.get("rate_5xx", 0.0)),
             float(body.get("latency_ms", 0.0)),
+            float(body.get("listing_failure_rate", 0.0)),
         )
+        actions = str(body.get("chaos_actions", "normal"))
+        if actions not in CHAOS_ACTIONS:
+            raise ValueError(f"chaos_actions must be one of {', '.join(CHAOS_ACTIONS)}")
     except (ValueError, TypeError, AttributeError) as exc:
         raise InvalidRequestContent(f"control faults: {exc}") from None
-    return web.json_response(faults.to_json())
+    world(request).chaos.actions = actions
+    return web.json_response({**faults.to_json(), "chaos_actions": actions})
 
 
 async def scheduled_events(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ from fleet.faults.base import GONE, Effect, Fault, Injection, Intent, Proof, See
 from fleet.inventory import Instance
 from fleet.journal import JournalEntry
 from fleet.operations import VmOps
-from flexchaos.errors import FlexchaosError, NotFound
+from flexchaos.errors import BadInput, NotFound
 
 BROKEN_HEALTH_PATH = "/flexchaos-broken-health"
 BROKEN_HEALTH_PORT = 1
@@ -55,7 +55,7 @@ class BreakHealthExtension(Fault):
     def _intent(self, ops: VmOps, vm: str, options: Mapping[str, Any]) -> Intent:
         ext = ops.health_extension(vm)
         if ext is None:
-            raise FlexchaosError(
+            raise BadInput(
                 f"VM {vm} has no Application Health extension to break; choose VMs that have one"
             )
         props = ext.get("properties") or {}

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.mgmt.compute.models import VirtualMachineExtension, VirtualMachineExtensionProperties
 
 from emulator.launcher import RunningEmulator
@@ -275,6 +275,24 @@ def test_every_sdk_call_succeeds_with_30_percent_429(
     assert _power(clients, emulator, name) == "PowerState/running"
     statuses = [e["status"] for e in emulator.client.requests()["log"]]
     assert statuses.count(429) >= 3
+
+
+def test_failing_listings_fail_through_every_retry(
+    clients: Clients, emulator: RunningEmulator
+) -> None:
+    """For testing the harness's gaps: a failed listing fails however often the SDK retries."""
+    name = _vm_named(clients, emulator, "Regular", 1)
+    emulator.client.set_control_faults(listing_failure_rate=1.0)
+    try:
+        with pytest.raises(HttpResponseError) as failed:
+            _list(clients, emulator)
+        assert failed.value.status_code == 500
+        clients.compute.virtual_machines.get(emulator.info.resource_group, name)  # GETs still work
+    finally:
+        emulator.client.set_control_faults()
+    assert len(_list(clients, emulator)) == 6
+    with pytest.raises(httpx.HTTPStatusError):
+        emulator.client.set_control_faults(chaos_actions="sometimes")
 
 
 def test_raw_http_contract(emulator: RunningEmulator) -> None:

@@ -30,7 +30,7 @@ from emulator.models.chaos.experiments import SUCCEEDED as PROVISIONED
 from emulator.models.chaos.experiments import Experiment
 from emulator.models.chaos.faults import FAULTS, Resolved, RunContext, when_idle
 from emulator.models.chaos.preprocessing import validate
-from emulator.models.errors import ArmError, AzureError, Conflict, InternalError
+from emulator.models.errors import ActionFailed, ArmError, AzureError, Conflict, InternalError
 from emulator.models.operations import Operation
 
 if TYPE_CHECKING:
@@ -146,7 +146,12 @@ async def _action(ctx: RunContext, action: Resolved) -> None:
     ctx.execution.last_action_at = run.start_time
     for target, _ in action.vms:
         target.status = RUNNING
-    await FAULTS[action.urn.lower()](ctx, action)
+    if w.chaos.actions == "fail":
+        raise ActionFailed(f"{run.name} failed (emulated failure, control faults)")
+    if w.chaos.actions == "inert":  # accepted and run, but the fault never takes effect
+        await w.clock.sleep(action.duration)
+    else:
+        await FAULTS[action.urn.lower()](ctx, action)
     now = w.clock.now()
     for target, _ in action.vms:
         if target.status != SUCCEEDED:

@@ -34,6 +34,9 @@ class ChaosState:
         self.experiments: dict[str, Experiment] = {}
         self.operations: dict[str, Operation] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # For testing the harness only (PUT /_emulator/control-faults): "normal"; "inert" =
+        # actions run their course but touch no VM; "fail" = every action fails.
+        self.actions: str = "normal"
 
     # ----- targets --------------------------------------------------------------------------
     def target(self, parent_id: str, name: str) -> ChaosTarget | None:

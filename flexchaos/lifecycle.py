@@ -21,8 +21,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from fleet.evidence import Drift, drift, snapshot
 from fleet.faults import Proof, Seen
 from fleet.guard import GuardLimits, require_flexible
@@ -369,21 +367,8 @@ class Experiment:
         return self._observation.timeline(self.outcome.events)
 
     def seen(self) -> list[Seen]:
-        """The capacity samples as the faults read them: each VM's state per sample, and
-        "deleted" for a VM of the baseline that a sample no longer lists."""
-        frame = self._observation.capacity.frame()
-        if frame.empty:
-            return []
-        baseline = set((self.outcome.evidence_before or {}).get("vms", {}))
-        seen: list[Seen] = []
-        for when, sample in frame.groupby("time", sort=True):
-            listed = set(sample["instance"])
-            seen += [
-                Seen(float(when), str(row.instance), str(row.power_state), _text(row.health_state))
-                for row in sample.itertuples(index=False)
-            ]
-            seen += [Seen(float(when), vm, "deleted", None) for vm in sorted(baseline - listed)]
-        return seen
+        """The capacity samples as the faults read them (flexchaos.observation)."""
+        return self._observation.seen(set((self.outcome.evidence_before or {}).get("vms", {})))
 
     def event(
         self, kind: str, vm: str | None = None, detail: str | None = None, at: float | None = None
@@ -398,6 +383,3 @@ class Experiment:
         """Let the fleet and the probes run for a wall duration (bounded by its argument)."""
         time.sleep(max(0.0, seconds))
 
-
-def _text(value: object) -> str | None:
-    return None if value is None or pd.isna(value) else str(value)  # type: ignore[arg-type]

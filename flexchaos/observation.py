@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from fleet.faults import Seen
 from flexchaos.progress import Progress, RequestLogTail
 from load.runner import LoadPlan, LoadResult, LoadRun
 from probes.capacity import CapacityProbe, InstanceState
@@ -108,7 +109,25 @@ class Observation:
             ),
         )
 
+    def seen(self, baseline: set[str]) -> list[Seen]:
+        """The capacity samples as the faults read them: each VM's state per sample, and
+        "deleted" for a VM of the baseline that a sample no longer lists."""
+        frame = self.capacity.frame()
+        seen: list[Seen] = []
+        for when, sample in frame.groupby("time", sort=True):
+            listed = set(sample["instance"])
+            seen += [
+                Seen(float(when), str(row.instance), str(row.power_state), _text(row.health_state))
+                for row in sample.itertuples(index=False)
+            ]
+            seen += [Seen(float(when), vm, "deleted", None) for vm in sorted(baseline - listed)]
+        return seen
+
     def timeline(self, events: Sequence[Mapping[str, Any]]) -> Timeline:
         return Timeline.build(
             requests=self.requests(), capacity=self.capacity.frame(), events=events
         )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from flexchaos.scenario import Scenario
 from flexchaos.settings import Settings, add_options
 from reports.targets import TargetsFile, load_targets
 from reports.verdict import inconclusive
+from reports.verdict_tables import text_table
 
 RESULT_KEY = pytest.StashKey[RunResult]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -212,7 +213,7 @@ class GameDay:
         verdict = outcome.verdict
         assert verdict is not None
         result.add(verdict)
-        _say(config, verdict.text_table())
+        _say(config, text_table(verdict))
         verdict.check()
         return outcome
 

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from reports.verdict import INCONCLUSIVE_PREFIX, MISSED_PREFIX, Verdict
+from reports.verdict_tables import html_table, text_table
 
 EPIC = "Resilience game day"
 VERDICT_JSON_NAME = "verdict.json"  # `flexchaos report` finds verdicts by this attachment name
@@ -83,9 +84,9 @@ def present_verdict(
 def attach_verdict(verdict: Verdict) -> None:
     """The verdict as HTML (table), text (as in the terminal) and JSON (read by reports)."""
     allure.attach(
-        _html_page(verdict.html_table()), "verdict table", allure.attachment_type.HTML, "html"
+        _html_page(html_table(verdict)), "verdict table", allure.attachment_type.HTML, "html"
     )
-    allure.attach(verdict.text_table(), "verdict (text)", allure.attachment_type.TEXT, "txt")
+    allure.attach(text_table(verdict), "verdict (text)", allure.attachment_type.TEXT, "txt")
     allure.attach(verdict.to_json(), VERDICT_JSON_NAME, allure.attachment_type.JSON, "json")
 
 
@@ -224,7 +225,7 @@ def _description(
 ) -> str:
     parts = []
     if verdict is not None:
-        parts.append(verdict.html_table())
+        parts.append(html_table(verdict))
     if chart_png is not None:
         encoded = base64.b64encode(chart_png).decode("ascii")
         parts.append(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reports.verdict import Verdict, overall_exit_code
+from reports.verdict_tables import markdown_table, text_table
 
 ICONS = {
     "passed": "✅ passed",
@@ -61,7 +62,7 @@ def markdown_summary(
     if report:
         lines += ["", f"Report: `{report}`"]
     for v in verdicts:
-        lines += ["", f"### `{v.experiment}` — {ICONS[v.state]}", "", v.markdown_table()]
+        lines += ["", f"### `{v.experiment}` — {ICONS[v.state]}", "", markdown_table(v)]
     return "\n".join(lines) + "\n"
 
 
@@ -74,7 +75,7 @@ def text_summary(verdicts: Sequence[Verdict]) -> str:
     ]
     for v in verdicts:
         lines.append(f"{v.experiment.ljust(width)}  {v.state.upper():12}  {_why(v) or '-'}")
-    body = "\n\n".join(v.text_table() for v in verdicts)
+    body = "\n\n".join(text_table(v) for v in verdicts)
     return "\n".join(lines) + "\n\n" + body + f"\n\ngame day {headline(verdicts)}\n"
 
 

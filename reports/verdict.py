@@ -9,7 +9,6 @@ on the harness's clock are shown alongside.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,13 @@ from typing import Any, Literal
 
 from flexchaos.errors import FlexchaosError, Inconclusive, MissedTargets
 from probes.measures import Clock
+from reports.figures import (
+    finite,
+    from_json_safe,
+    json_safe,
+    number,
+    number_or_inf,
+)
 from reports.targets import SPECS, Targets, TargetSpec
 
 State = Literal["passed", "failed", "inconclusive", "error"]
@@ -54,7 +60,7 @@ class VerdictRow:
             return NOT_JUDGED
         if math.isinf(self.measured):
             return NEVER_ENDED
-        text = _number(self.measured, self.unit)
+        text = number(self.measured, self.unit)
         wall = self.measured_wall
         if self.clock == "platform" and wall is not None and wall != self.measured:
             text += (
@@ -63,7 +69,7 @@ class VerdictRow:
         return text
 
     def limit_text(self) -> str:
-        return f"{self.comparison} {_number(self.limit, self.unit)}"
+        return f"{self.comparison} {number(self.limit, self.unit)}"
 
     def result_text(self) -> str:
         if not self.judged:
@@ -155,8 +161,8 @@ class Verdict:
             "time_scale": self.time_scale,
             "reason": self.reason,
             "exit_code": self.exit_code,
-            "rows": [_clean(asdict(row)) for row in self.rows],
-            "measured": {k: _clean(v) for k, v in self.measured.items()},
+            "rows": [json_safe(asdict(row)) for row in self.rows],
+            "measured": {k: json_safe(v) for k, v in self.measured.items()},
         }
 
     def to_json(self) -> str:
@@ -166,82 +172,12 @@ class Verdict:
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
         return cls(
             experiment=data["experiment"],
-            rows=tuple(VerdictRow(**_unclean(row)) for row in data["rows"]),
+            rows=tuple(VerdictRow(**from_json_safe(row)) for row in data["rows"]),
             state=_state(data["state"]),
             time_scale=data.get("time_scale", 1.0),
             reason=data.get("reason", ""),
             measured=data.get("measured", {}),
         )
-
-    def table_cells(self) -> list[list[str]]:
-        return [
-            [row.target, row.limit_text(), row.measured_text(), row.result_text()]
-            for row in self.rows
-        ]
-
-    def text_table(self) -> str:
-        """A plain-text table for the terminal."""
-        headers = ["target", "limit", "measured", "result"]
-        cells = self.table_cells()
-        widths = [max(len(r[i]) for r in [headers, *cells]) for i in range(len(headers))]
-        line = "  ".join("-" * w for w in widths)
-        out = [
-            f"{self.experiment}: {self.state.upper()}"
-            + (f" — {self.reason}" if self.state in ("inconclusive", "error") else ""),
-            "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
-            line,
-        ]
-        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-        out += [reason_line for row in self.rows if (reason_line := _reason(row))]
-        out.append(f"({self.clock_note()})")
-        return "\n".join(line.rstrip() for line in out)
-
-    def markdown_table(self) -> str:
-        """A GitHub-flavoured Markdown table (job summaries)."""
-        out = ["| target | limit | measured | result |", "|---|---|---|---|"]
-        for row, cells in zip(self.rows, self.table_cells(), strict=True):
-            mark = "✅ pass" if row.passed else ("❌ fail" if row.judged else "⚠️ not judged")
-            measured = cells[2] + (f" — {row.reason}" if row.reason and row.judged else "")
-            out.append(f"| `{cells[0]}` | {_md(cells[1])} | {_md(measured)} | {mark} |")
-        if self.state in ("inconclusive", "error"):
-            out.append(f"\n**{self.state.capitalize()}**: {_md(self.reason)}")
-        out.append(f"\n<sub>{self.clock_note()}</sub>")
-        return "\n".join(out)
-
-    def html_table(self) -> str:
-        """A self-contained HTML table (inline styles: Allure shows it as is)."""
-        colour = {
-            "passed": "#1a7f37", "failed": "#cf222e", "inconclusive": "#9a6700", "error": "#8250df"
-        }[self.state]  # fmt: skip
-        cell = "padding:4px 10px;border:1px solid #d0d7de;text-align:left"
-        out = [
-            f'<div class="flexchaos-verdict"><p style="margin:4px 0"><b>Verdict: '
-            f'<span style="color:{colour}">{self.state.upper()}</span></b>'
-            + (f" — {html.escape(self.reason)}" if self.reason else "")
-            + "</p>",
-            '<table style="border-collapse:collapse;font-family:monospace;font-size:13px">',
-            "<tr>"
-            + "".join(
-                f'<th style="{cell};background:#f6f8fa">{h}</th>'
-                for h in ("target", "limit", "measured", "result")
-            )
-            + "</tr>",
-        ]
-        for row, cells in zip(self.rows, self.table_cells(), strict=True):
-            mark_colour = "#1a7f37" if row.passed else ("#cf222e" if row.judged else "#57606a")
-            measured = html.escape(cells[2]) + (
-                f"<br><small>{html.escape(row.reason)}</small>" if row.reason and row.judged else ""
-            )
-            out.append(
-                f'<tr><td style="{cell}">{html.escape(cells[0])}</td>'
-                f'<td style="{cell}">{html.escape(cells[1])}</td>'
-                f'<td style="{cell}">{measured}</td>'
-                f'<td style="{cell};color:{mark_colour};font-weight:bold">{cells[3]}</td></tr>'
-            )
-        out.append("</table>")
-        out.append(f'<p style="margin:4px 0;font-size:12px">{html.escape(self.clock_note())}</p>')
-        out.append("</div>")
-        return "\n".join(out)
 
 
 def judge(
@@ -264,7 +200,7 @@ def judge(
     rows = []
     for spec, limit in targets.specs():
         raw = measured.get(spec.metric)
-        value = _number_or_inf(raw)
+        value = number_or_inf(raw)
         if spec.metric in gaps:
             rows.append(_row(spec, limit, reason=f"{NOT_JUDGED}: {gaps[spec.metric]}"))
             continue
@@ -285,7 +221,7 @@ def judge(
         rows=tuple(rows),
         state="passed",
         time_scale=clock.time_scale,
-        measured={k: _finite(v) for k, v in measured.items()},
+        measured={k: finite(v) for k, v in measured.items()},
     )
     if verdict.missed():
         return replace(
@@ -322,7 +258,7 @@ def inconclusive(
         state=state,
         time_scale=clock.time_scale,
         reason=reason,
-        measured={k: _finite(v) for k, v in (measured or {}).items()},
+        measured={k: finite(v) for k, v in (measured or {}).items()},
     )
 
 
@@ -353,53 +289,20 @@ def _with_reason(verdict: Verdict, reason: str) -> Verdict:
     )
 
 
-def _number_or_inf(value: object) -> float | None:
-    """A finite number or +/-inf ("never ended"); None for None, NaN and non-numbers."""
-    number = _finite(value)
-    if number is None and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) if math.isinf(value) else None
-    return number
 
 
-def _finite(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
-def _number(value: float, unit: str) -> str:
-    if unit == "":
-        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:g}"
-    if unit == "ms":
-        return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
-    return f"{value:.1f} {unit}" if value < 1000 else f"{value:.0f} {unit}"
 
 
-def _reason(row: VerdictRow) -> str:
+def reason_line(row: VerdictRow) -> str:
     return f"  {row.target}: {row.reason}" if row.reason and not row.judged else ""
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: "never ended" (inf) is kept as the string "inf", NaN becomes None."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
-def _unclean(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (float(v) if v in ("inf", "-inf") else v) for k, v in row.items()}
 
 
 def _state(value: str) -> State:

@@ -10,6 +10,7 @@ import pytest
 from flexchaos.errors import Inconclusive, MissedTargets
 from reports.targets import Targets
 from reports.verdict import Verdict, inconclusive, judge
+from reports.verdict_tables import html_table, markdown_table, text_table
 
 TARGETS = Targets(
     "test_stop_vm",
@@ -83,7 +84,7 @@ def test_missing_measurement_is_not_judged_and_never_passes(value: object) -> No
     missing = row(verdict, "max_p95_latency_ms")
     assert missing.measured is None and not missing.passed and not missing.judged
     assert "p95_latency_ms" in missing.reason
-    assert "NOT JUDGED" in verdict.text_table()
+    assert "NOT JUDGED" in text_table(verdict)
     assert "max_p95_latency_ms" in verdict.failure_message()
 
 
@@ -118,7 +119,7 @@ def test_inconclusive_is_distinct_from_failed() -> None:
 
 def test_renderers_agree_and_json_round_trips() -> None:
     verdict = judge(TARGETS, {**GOOD, "error_rate": 0.2}, time_scale=0.02)
-    text, md, page = verdict.text_table(), verdict.markdown_table(), verdict.html_table()
+    text, md, page = text_table(verdict), markdown_table(verdict), html_table(verdict)
     for target in TARGETS.limits:
         assert target in text and target in md and target in page
     assert text.splitlines()[0] == "test_stop_vm: FAILED"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 
 from emulator.launcher import RunningEmulator
@@ -93,7 +94,13 @@ def test_stop_and_start_a_vm_measured_against_truth(slow_probe_emulator: Running
             timeout=30,
             what="every VM running and healthy again",
         )
+        healthy_again = time.time()
         wait_for(lambda: len(capacity.frame()) >= 12 * 6, timeout=10, what="capacity ticks")
+        wait_for(  # the probe itself saw it: a sample after the fleet was whole again
+            lambda: _whole_since(capacity.frame(), healthy_again),
+            timeout=10,
+            what="a capacity sample showing the whole set healthy",
+        )
     finally:
         requests = traffic.stop()
         samples = capacity.stop()
@@ -124,3 +131,9 @@ def test_stop_and_start_a_vm_measured_against_truth(slow_probe_emulator: Running
     assert metrics.recovered is True and metrics.recovery_time_s is not None
     assert metrics.recovery_time_s > 0
     assert metrics.min_serving_capacity is not None and metrics.min_serving_capacity < 1
+
+
+def _whole_since(samples: pd.DataFrame, since: float) -> bool:
+    """True once a capacity sample taken after `since` shows all six VMs healthy."""
+    later = samples[samples["time"] > since]
+    return bool((later.groupby("time")["healthy"].sum() >= 6).any())

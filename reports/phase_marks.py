@@ -16,13 +16,14 @@ import matplotlib.pyplot as plt
 from probes.measures import Clock
 from probes.phases import FROM_LAST_REQUEST, FailoverPhases
 
-MARK_COLOURS = {
+MARK_COLOURS = {  # apart from the events' reds, blues and greens
     "accepted": "#4b5563",
     "state_reached": "#d97706",
     "routing_stopped": "#0891b2",
-    "last_failure": "#9f1239",
-    "capacity_back": "#15803d",
+    "last_failure": "#c026d3",
+    "capacity_back": "#65a30d",
 }
+MARK_STYLE = (0, (4, 1.5, 1, 1.5))  # dash-dot: the events are solid, dotted or dashed
 DETECTION_Y = 0.78  # axes fraction: under the failover span (0.9)
 
 Bracket = Callable[..., None]  # reports.chart._bracket: (ax, start, end, y, text, colour, gid)
@@ -41,7 +42,7 @@ def draw_failover_phases(
         return
     for mark in phases.marks():
         ax.axvline(
-            mark.time - t0, color=MARK_COLOURS[mark.key], linestyle=(0, (1, 1.5)), linewidth=1.6,
+            mark.time - t0, color=MARK_COLOURS[mark.key], linestyle=MARK_STYLE, linewidth=1.4,
             label=mark.label, gid=f"phase_mark:{mark.key}", zorder=3,
         )  # fmt: skip
     timed = [v for v in phases.vms if v.detection_time_s is not None]

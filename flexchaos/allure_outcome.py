@@ -83,6 +83,8 @@ def attach_outcome(outcome: Outcome, fleet: Fleet) -> None:
         report.attach_requests_csv(timeline.requests)
         report.attach_timeline_csv(timeline.capacity, "capacity samples")
         report.attach_timeline_csv(timeline.events, "fault events")
+        if not timeline.routing.empty:
+            report.attach_timeline_csv(timeline.routing, "routing samples")
     if outcome.load_dir is not None:
         report.attach_locust_stats(sorted(outcome.load_dir.glob("locust*")))
     report.attach_evidence(

@@ -351,7 +351,7 @@ class Experiment:
         self._observation = Observation(
             name=self.scenario.name,
             lb_url=self.fleet.lb_url,
-            instances=self._inventory.instances,
+            target=self.fleet.target,
             capacity_tick_s=max(MIN_CAPACITY_TICK_S, self.fleet.wall(CAPACITY_TICK_PLATFORM_S)),
             users=self.options.users,
             rps_per_user=self.options.rps_per_user,

@@ -1,5 +1,6 @@
 """What an experiment watches while it runs: Locust's users, the traffic probe, the capacity
-probe and the live progress line — started together, stopped together, merged into a timeline.
+probe, the routing probe (when the fleet names a load balancer) and the live progress line —
+started together, stopped together, merged into a timeline.
 """
 
 from __future__ import annotations
@@ -12,27 +13,46 @@ from typing import Any
 import pandas as pd
 
 from fleet.faults import Seen
+from fleet.inventory import Inventory
+from fleet.load_balancer import LoadBalancerRouting
+from fleet.target import FleetTarget
 from flexchaos.progress import Progress, RequestLogTail
 from load.runner import LoadPlan, LoadResult, LoadRun
 from probes.capacity import CapacityProbe, InstanceState
 from probes.diagnostics import Diagnostics, LocustExit
+from probes.routing import BackendState, RoutingProbe
 from probes.timeline import Timeline, load_requests
 from probes.traffic import TrafficProbe
 
 PROBE_RATE_HZ = 50.0
 LOCUST_SLACK_S = 60.0  # wall seconds Locust may run past the experiment's own budget
 FIRST_REQUEST_TIMEOUT_S = 60.0
+# The routing probe reads the load balancer's per-backend health once a platform second (never
+# slower than the capacity tick): one POST and two GETs per query (fleet/load_balancer.py), well
+# inside ARM's subscription buckets (writes refill 10/s, reads 25/s). On the emulator's fast
+# clock it is bounded below in wall time.
+ROUTING_TICK_PLATFORM_S = 1.0
+MIN_ROUTING_TICK_S = 0.05
+
+
+def routing_source(target: FleetTarget) -> Callable[[], Iterable[BackendState]] | None:
+    """The load balancer's per-backend health, when the target names a load balancer."""
+    return LoadBalancerRouting(target).backends if target.load_balancer else None
 
 
 class Observation:
-    """Load and probes for one experiment; use as a context manager."""
+    """Load and probes for one experiment; use as a context manager.
+
+    `target`: the fleet watched — its VM listing feeds the capacity probe (unless `instances` is
+    given) and, when it names a load balancer, its per-backend health feeds the routing probe
+    (unless `routing` is given)."""
 
     def __init__(
         self,
         *,
         name: str,
         lb_url: str,
-        instances: Callable[[], Iterable[InstanceState]],
+        instances: Callable[[], Iterable[InstanceState]] | None = None,
         capacity_tick_s: float,
         users: int,
         rps_per_user: float,
@@ -40,10 +60,25 @@ class Observation:
         work_dir: Path,
         time_scale: float,
         write: Callable[[str], None],
+        routing: Callable[[], Iterable[BackendState]] | None = None,
+        target: FleetTarget | None = None,
     ) -> None:
+        if target is not None:
+            instances = instances or Inventory(target).instances
+            routing = routing or routing_source(target)
+        if instances is None:
+            raise ValueError("Observation needs the fleet's target or an instances source")
         probe_limit_s = max_run_time_s + LOCUST_SLACK_S  # the probes outlive no experiment
         self.capacity = CapacityProbe(
             instances, tick_s=capacity_tick_s, max_duration_s=probe_limit_s
+        )
+        routing_tick_s = max(
+            MIN_ROUTING_TICK_S, min(capacity_tick_s, time_scale * ROUTING_TICK_PLATFORM_S)
+        )
+        self.routing = (
+            None
+            if routing is None
+            else RoutingProbe(routing, tick_s=routing_tick_s, max_duration_s=probe_limit_s)
         )
         self.traffic = TrafficProbe(lb_url, rate_hz=PROBE_RATE_HZ, max_duration_s=probe_limit_s)
         self.load = LoadRun(
@@ -74,6 +109,9 @@ class Observation:
             self.load.wait_for_first_requests(timeout=FIRST_REQUEST_TIMEOUT_S)
             self.capacity.start()
             stack.callback(self.capacity.stop)
+            if self.routing is not None:
+                self.routing.start()
+                stack.callback(self.routing.stop)
             self.traffic.start()
             stack.callback(self.traffic.stop)
             self.progress.start()
@@ -107,6 +145,10 @@ class Observation:
             else LocustExit(
                 result.exit_code, result.normal_exit, result.total_requests, result.total_failures
             ),
+            routing_ticks=None if self.routing is None else self.routing.tick_stats(),
+            failed_routing_queries=()
+            if self.routing is None
+            else tuple(self.routing.failed_queries()),
         )
 
     def seen(self, baseline: set[str]) -> list[Seen]:
@@ -125,7 +167,10 @@ class Observation:
 
     def timeline(self, events: Sequence[Mapping[str, Any]]) -> Timeline:
         return Timeline.build(
-            requests=self.requests(), capacity=self.capacity.frame(), events=events
+            requests=self.requests(),
+            capacity=self.capacity.frame(),
+            events=events,
+            routing=None if self.routing is None else self.routing.frame(),
         )
 
 

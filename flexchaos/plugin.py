@@ -34,6 +34,7 @@ from flexchaos.lifecycle import Experiment, Outcome, RunOptions
 from flexchaos.run_result import RunResult
 from flexchaos.scenario import Scenario
 from flexchaos.settings import Settings, add_options
+from probes.measures import Clock
 from reports.targets import TargetsFile, load_targets
 from reports.verdict import inconclusive
 from reports.verdict_tables import text_table
@@ -214,6 +215,9 @@ class GameDay:
         assert verdict is not None
         result.add(verdict)
         _say(config, text_table(verdict))
+        phases = outcome.metrics.failover_phases if outcome.metrics is not None else None
+        for line in phases.describe(Clock(self.fleet.time_scale)) if phases is not None else ():
+            _say(config, f"  {line}")
         verdict.check()
         return outcome
 

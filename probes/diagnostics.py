@@ -43,6 +43,8 @@ class Diagnostics:
     traffic_ticks: TickStats | None = None
     traffic_skipped: int = 0  # probe ticks with every in-flight slot busy: no request made
     locust: LocustExit | None = None  # None: Locust's result was not collected
+    routing_ticks: TickStats | None = None  # None: no routing probe (no load balancer named)
+    failed_routing_queries: tuple[tuple[float, str], ...] = ()  # (epoch time, error) per tick
 
     def capacity_caveat(self) -> str:
         """What weakens the figures built on capacity samples ("" when nothing)."""
@@ -76,11 +78,19 @@ class Diagnostics:
         capacity = _ticks(self.capacity_ticks)
         traffic = _ticks(self.traffic_ticks)
         traffic += f", {self.traffic_skipped} skipped (every in-flight slot busy)"
-        return {
+        notes = {
             "capacity probe": f"{capacity}; {listings}",
             "traffic probe": traffic,
             "Locust": self.locust.describe() if self.locust is not None else "not collected",
         }
+        if self.routing_ticks is not None:
+            failed = self.failed_routing_queries
+            queries = "no health query failed"
+            if failed:
+                what = "query" if len(failed) == 1 else "queries"
+                queries = f"{len(failed)} health {what} failed; first: {failed[0][1]}"
+            notes["routing probe"] = f"{_ticks(self.routing_ticks)}; {queries}"
+        return notes
 
 
 def _ticks(stats: TickStats | None) -> str:

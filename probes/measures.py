@@ -103,6 +103,18 @@ FAILOVER_TIME = Measure(
     "injection to the last failed request of the first disruption after it",
     platform_time=True, bound="max", target="max_failover_time_s",
 )  # fmt: skip
+STATE_TIME = Measure(
+    "state_time_s", "s",
+    "call accepted to the first capacity sample showing the target VM out of running, "
+    "unhealthy or gone (the slowest target VM)",
+    platform_time=True,
+)  # fmt: skip
+DETECTION_TIME = Measure(
+    "detection_time_s", "s",
+    "call accepted to the load balancer no longer routing new flows to the target VM "
+    "(the slowest target VM)",
+    platform_time=True, bound="max", target="max_detection_time_s",
+)  # fmt: skip
 ERROR_RATE = Measure(
     "error_rate", "", "failed ÷ total requests (Locust and probe)",
     high=1.0, bound="max", target="max_error_rate",
@@ -130,6 +142,8 @@ SERVING_CAPACITY = Measure(
 # In the order verdict tables list their targets.
 MEASURES: tuple[Measure, ...] = (
     HEALTHY_CAPACITY,
+    STATE_TIME,
+    DETECTION_TIME,
     FAILOVER_TIME,
     ERROR_RATE,
     *LATENCY.values(),

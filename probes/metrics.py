@@ -33,6 +33,7 @@ from probes.measures import (
     Clock,
     Measure,
 )
+from probes.phases import FailoverPhases, compute_phases, phase_values
 from probes.timeline import PHASES, Timeline
 
 DEFAULT_QUIET_WINDOW_S = 1.0
@@ -92,6 +93,7 @@ class Metrics:
     phases: dict[str, PhaseStats]
     resolutions: dict[str, Resolution] = field(default_factory=dict)  # measure name → resolution
     diagnostics: Diagnostics | None = None  # the probes' own account, when the run gave it
+    failover_phases: FailoverPhases | None = None  # call accepted → … → capacity back, per VM
 
     @property
     def recovered(self) -> bool | None:
@@ -105,6 +107,7 @@ class Metrics:
             RECOVERY_TIME: self.recovery_time_s,
             SERVING_CAPACITY: self.min_serving_capacity,
             **_request_values(self.overall),
+            **phase_values(self.failover_phases),
         }
         for name in PHASES:
             stats = self.phases.get(name)
@@ -289,6 +292,11 @@ def compute_metrics(
         watched = healthy if given_up is None else healthy[healthy["time"] <= given_up]
         recovery = recovery_from(watched, start, kind)
 
+    failover_phases = compute_phases(
+        timeline,
+        last_failure=all_disruptions[-1].last_failure if all_disruptions else None,
+        capacity_back=None if recovery is None else recovery.recovered_at,
+    )
     labels = timeline.phase_labels(requests["start"])
     phases = {
         p.name: phase_stats(p.name, requests[(labels == p.name).fillna(False)])
@@ -336,6 +344,7 @@ def compute_metrics(
             serving_window_s,
             _joined("evaluated every window/4", traffic_caveat),
         ),
+        **{name: Resolution(*r) for name, r in failover_phases.resolutions().items()},
     }
     return Metrics(
         baseline_instances=baseline,
@@ -352,6 +361,7 @@ def compute_metrics(
         phases=phases,
         resolutions=resolutions,
         diagnostics=diagnostics,
+        failover_phases=failover_phases,
     )
 
 

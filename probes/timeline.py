@@ -8,6 +8,8 @@ emulator's ground-truth clock too):
 - events:   time, kind, fault, vm, detail (kinds: inject, injected, revert, reverted, abort,
   recovered, not_recovered (the recovery limit passed), phase — detail of a phase event is
   the phase name)
+- routing:  time, instance, state ("up" | "down"), reason (the load balancer's per-backend
+  health, one row per backend per routing-probe tick; empty when the fleet has no load balancer)
 Phases (baseline, fault, recovery) come from the events; see Timeline.phases().
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +48,18 @@ EVENT_COLUMNS: dict[str, str] = {
     "vm": "string",
     "detail": "string",
 }
+ROUTING_COLUMNS: dict[str, str] = {
+    "time": "float64",
+    "instance": "string",
+    "state": "string",
+    "reason": "string",
+}
 PHASES = ("baseline", "fault", "recovery")
 _TABLE_FILES = {
     "requests": "requests.jsonl",
     "capacity": "capacity.jsonl",
     "events": "events.jsonl",
+    "routing": "routing.jsonl",
 }
 
 
@@ -125,11 +134,13 @@ class Phase:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Requests, capacity samples and events of one run, normalized to the schemas above."""
+    """Requests, capacity samples, events and routing samples of one run, normalized to the
+    schemas above."""
 
     requests: pd.DataFrame
     capacity: pd.DataFrame
     events: pd.DataFrame
+    routing: pd.DataFrame = field(default_factory=lambda: normalize(None, ROUTING_COLUMNS, "time"))
 
     @classmethod
     def build(
@@ -137,6 +148,7 @@ class Timeline:
         requests: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
         capacity: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
         events: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
+        routing: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
     ) -> Timeline:
         def frame(data: pd.DataFrame | Sequence[Mapping[str, Any]] | None) -> pd.DataFrame | None:
             if data is None or isinstance(data, pd.DataFrame):
@@ -147,6 +159,7 @@ class Timeline:
             requests=normalize(frame(requests), REQUEST_COLUMNS, "start"),
             capacity=normalize(frame(capacity), CAPACITY_COLUMNS, "time"),
             events=normalize(frame(events), EVENT_COLUMNS, "time"),
+            routing=normalize(frame(routing), ROUTING_COLUMNS, "time"),
         )
 
     # -- time -----------------------------------------------------------------------------------
@@ -205,7 +218,7 @@ class Timeline:
 
     # -- files ----------------------------------------------------------------------------------
     def write(self, directory: Path | str) -> Path:
-        """Each table as JSON lines in `directory`: requests, capacity, events (.jsonl)."""
+        """Each table as JSON lines in `directory`: requests, capacity, events, routing."""
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
         for name, filename in _TABLE_FILES.items():

@@ -3,13 +3,15 @@
 Top panel: the healthy-capacity and serving-capacity curves of `probes.metrics.Metrics`, as
 fractions of the baseline fleet, and the recovery it measured. Bottom panel: requests/s and
 errors/s in bins, the disruptions and the failover of each injection. Both panels shade the
-phases of `Timeline.phases()` and mark fault events. The chart recomputes no figure: without
-metrics (a dry run) it asks `probes.metrics.compute_metrics` for them, so the picture and the
-verdict always agree. The x axis is wall seconds since the experiment's start; a second axis
-gives platform seconds (through `probes.measures.Clock`) when the emulator's clock is scaled.
+phases of `Timeline.phases()` and mark fault events; the requests panel marks the failover
+phases of each target VM and the detection span (reports/phase_marks.py). The chart recomputes
+no figure: without metrics (a dry run) it asks `probes.metrics.compute_metrics` for them, so
+the picture and the verdict always agree. The x axis is wall seconds since the experiment's
+start; a second axis gives platform seconds (through `probes.measures.Clock`) when the
+emulator's clock is scaled.
 
 Each drawn element carries a matplotlib `gid` (healthy_capacity, serving_capacity, disruption,
-failover, recovery, phase:<name>) so tests can check what is drawn.
+failover, recovery, phase:<name>, phase_mark:<key>, detection) so tests can check what is drawn.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from matplotlib.figure import Figure
 from probes.measures import SERVING_CAPACITY, Clock
 from probes.metrics import Metrics, compute_metrics
 from probes.timeline import Timeline
+from reports.phase_marks import draw_failover_phases
 
 PHASE_COLOURS = {"baseline": "#dbeafe", "fault": "#fee2e2", "recovery": "#dcfce7"}
 EVENT_STYLES = {
@@ -92,6 +95,7 @@ def timeline_figure(
     figure.suptitle(title, fontsize=12, fontweight="bold")
     _capacity_panel(cap_ax, metrics, t0, t_end, clock)
     _requests_panel(req_ax, timeline.requests, metrics, t0, t_end, span, bin_s, clock)
+    draw_failover_phases(req_ax, metrics.failover_phases, t0, t_end, clock, _bracket)
     req_ax.set_xlabel("wall seconds since start")
     req_ax.set_xlim(0, span)
     for ax in (cap_ax, req_ax):
@@ -280,7 +284,9 @@ def _within(timeline: Timeline, t0: float, t_end: float) -> Timeline:
     inside = requests[(requests["start"] >= t0) & (requests["start"] <= t_end)]
     if len(inside) == len(requests):
         return timeline
-    return Timeline(inside.reset_index(drop=True), timeline.capacity, timeline.events)
+    return Timeline(
+        inside.reset_index(drop=True), timeline.capacity, timeline.events, timeline.routing
+    )
 
 
 def _broken_at_gaps(times: np.ndarray, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,8 @@ connection to the backend: HTTP(S) = `GET requestPath` where only 200 counts; TC
 completes. `probeThreshold` consecutive failures take the backend out of rotation; one success
 puts it back. A probe that takes longer than min(30 s, interval) platform seconds has failed.
 A stopped or deallocated VM is not probed at all: it is down at its next tick. The probe is the
-only thing that changes a backend's state: failed client connections never do.
+only thing that changes a backend's state: failed client connections never do. Each backend
+keeps the reason code of its state as Azure's health status reports it (probe_reasons.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from emulator.clock import Clock
-from emulator.dataplane.http_check import http_status, tcp_connects
+from emulator.dataplane import probe_reasons
+from emulator.dataplane.http_check import Check, http_check, tcp_check
 
 ProbeProtocol = Literal["Http", "Https", "Tcp"]
 PROBE_TIMEOUT_PLATFORM_S = 30.0
@@ -46,12 +48,12 @@ class ProbeSettings:
         return min(PROBE_TIMEOUT_PLATFORM_S, self.interval_in_seconds)
 
 
-async def probe_once(host: str, settings: ProbeSettings, clock: Clock) -> bool:
-    """One probe of (host, settings.port): True when it succeeded."""
+async def probe_once(host: str, settings: ProbeSettings, clock: Clock) -> Check:
+    """One probe of (host, settings.port): how it went (`succeeded` says whether it passed)."""
     timeout = clock.wall(settings.timeout_platform_s)
     if settings.protocol == "Tcp":
-        return await tcp_connects(host, settings.port, timeout)
-    status = await http_status(
+        return await tcp_check(host, settings.port, timeout)
+    return await http_check(
         host,
         settings.port,
         settings.request_path or "/",
@@ -59,7 +61,13 @@ async def probe_once(host: str, settings: ProbeSettings, clock: Clock) -> bool:
         tls=settings.protocol == "Https",
         user_agent="Load Balancer Agent",
     )
-    return status == 200
+
+
+def succeeded(check: Check, settings: ProbeSettings) -> bool:
+    """TCP: the handshake completed; HTTP(S): the answer was 200 (nothing else passes)."""
+    if settings.protocol == "Tcp":
+        return check.outcome == "answered"
+    return check.status == 200
 
 
 class BackendProbe:
@@ -79,6 +87,8 @@ class BackendProbe:
         self.settings = settings
         self.probed = True  # False while the VM is stopped or deallocated
         self.up = up
+        # Azure's reason code for the current state; None: not probed (the VM is off)
+        self.reason: str | None = probe_reasons.UP_SUCCESS if up else probe_reasons.NOT_PROBED_YET
         self.probes = 0
         self._clock = clock
         self._min_wall_interval = min_wall_interval
@@ -114,16 +124,24 @@ class BackendProbe:
         """One probe interval: probe (unless the VM is not running) and apply the thresholds."""
         if not self.probed:
             self._failures = self.settings.probe_threshold
+            self.reason = None  # Azure: no health status for a VM that is turned off
             self._set(False)
             return
         self.probes += 1
-        ok = await probe_once(self.host, self.settings, self._clock)
-        if ok:
+        check = await probe_once(self.host, self.settings, self._clock)
+        if succeeded(check, self.settings):
             self._failures = 0
+            self.reason = probe_reasons.UP_SUCCESS
             self._set(True)
         else:
             self._failures += 1
-            if self._failures >= self.settings.probe_threshold:
+            out = self._failures >= self.settings.probe_threshold
+            self.reason = (
+                probe_reasons.failure_reason(check, self.settings.protocol)
+                if out or not self.up
+                else probe_reasons.UP_APPROACHING_UNHEALTHY
+            )
+            if out:
                 self._set(False)
 
     def _set(self, up: bool) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from emulator.clock import Clock
+from emulator.dataplane import probe_reasons
 from emulator.dataplane.lb_probe import MAX_PROBES_PER_S, BackendProbe, ProbeSettings
 from emulator.dataplane.vm_app import reset_transport
 from emulator.truth import Truth
@@ -48,12 +49,20 @@ class Backend:
     def address(self) -> str:
         return self.host
 
+    @property
+    def reason(self) -> str | None:
+        """Azure's health-status reason code for the state; None: not probed (the VM is off)."""
+        if self.probe is None:
+            return probe_reasons.UP_SUCCESS  # no probe: always in rotation
+        return self.probe.reason
+
     def to_json(self) -> dict[str, Any]:
         return {
             "vm": self.vm,
             "address": self.host,
             "port": self.port,
             "state": "up" if self.up else "down",
+            "reason": self.reason,
             "relays": self.relays,
             "failed_relays": self.failed_relays,
         }

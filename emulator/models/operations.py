@@ -31,6 +31,7 @@ class Operation:
     start_time: float = field(default_factory=time.time)
     end_time: float | None = None
     error: ArmError | None = None  # why it failed (the status monitor's `error`)
+    output: object | None = None  # what it produced, when its final answer has a body
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property

@@ -23,6 +23,7 @@ from emulator.models.chaos import ChaosState
 from emulator.models.errors import OperationNotAllowed, ResourceNotFound
 from emulator.models.extension_changes import ExtensionChanges
 from emulator.models.operations import Operation
+from emulator.models.rule_health import NetworkOperations
 from emulator.models.scale_set import ScaleSet
 from emulator.models.spot_eviction import SpotEviction
 from emulator.models.vm import RESOURCE_TYPE as VIRTUAL_MACHINES
@@ -61,6 +62,7 @@ class World(ExtensionChanges, SpotEviction):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._health_external = False  # True once the data plane reports health
         self.chaos = ChaosState(self.clock)  # Chaos Studio targets, experiments, executions
+        self.network = NetworkOperations()  # the load balancer's health-status queries
         spec = topology.scale_set
         for i in range(spec.vm_count):
             spot = i >= spec.vm_count - spec.spot_count

@@ -4,6 +4,7 @@ What `NetworkManagementClient.load_balancers.get(rg, lb)` shows: the frontend IP
 (127.0.0.1 and the frontend port), one backend pool with a member per VM (its NIC's ipConfiguration
 id and its address), the probe (protocol, port, path, interval, probeThreshold) and the rule
 (TCP, frontend port -> app port, 5-tuple distribution). Shapes follow azure-mgmt-network 33.
+The rule's health status (`POST …/loadBalancingRules/{rule}/health`) is in lb_health.py.
 The frontend port is the running data plane's, found through the application
 (`request.app[DATAPLANE]`).
 """
@@ -30,6 +31,13 @@ RULE = "http"
 IDLE_TIMEOUT_MINUTES = 4
 
 
+def nic_ip_configuration_id(w: World, vm_name: str) -> str:
+    """The id of a VM's NIC ipConfiguration, the backend pool's member (`{vm}-nic`, as the VM's
+    networkProfile names its NIC)."""
+    nics = f"{w.scale_set.rg_prefix}/providers/Microsoft.Network/networkInterfaces"
+    return f"{nics}/{vm_name}-nic/ipConfigurations/ipconfig1"
+
+
 def render_load_balancer(w: World, frontend_port: int | None) -> dict[str, Any]:
     s = w.scale_set
     spec = s.load_balancer
@@ -39,7 +47,6 @@ def render_load_balancer(w: World, frontend_port: int | None) -> dict[str, Any]:
     pool_id = f"{lb_id}/backendAddressPools/{POOL}"
     probe_id = f"{lb_id}/probes/{PROBE}"
     rule_id = f"{lb_id}/loadBalancingRules/{RULE}"
-    nic_prefix = f"{s.rg_prefix}/providers/Microsoft.Network/networkInterfaces"
     vms = w.vms()
     probe_props: dict[str, Any] = {
         "protocol": spec.probe_protocol,
@@ -80,8 +87,7 @@ def render_load_balancer(w: World, frontend_port: int | None) -> dict[str, Any]:
                     "name": POOL,
                     "properties": {
                         "backendIPConfigurations": [
-                            {"id": f"{nic_prefix}/{vm.name}-nic/ipConfigurations/ipconfig1"}
-                            for vm in vms
+                            {"id": nic_ip_configuration_id(w, vm.name)} for vm in vms
                         ],
                         "loadBalancerBackendAddresses": [
                             {
@@ -89,8 +95,7 @@ def render_load_balancer(w: World, frontend_port: int | None) -> dict[str, Any]:
                                 "properties": {
                                     "ipAddress": vm.address,
                                     "networkInterfaceIPConfiguration": {
-                                        "id": f"{nic_prefix}/{vm.name}-nic/ipConfigurations/"
-                                        "ipconfig1"
+                                        "id": nic_ip_configuration_id(w, vm.name)
                                     },
                                 },
                             }

@@ -8,7 +8,10 @@ everything else is one rendering (docs/azure-behaviour.md §6, §5.3):
 - Chaos: monitor `…/Microsoft.Chaos/locations/{loc}/operationStatuses/{id}`, body as
   OperationStatusResult (adds id, resourceId, percentComplete); start, cancel and delete
   always answer 202 (the only answer the SDK accepts for start and cancel).
-Both: `…/locations/{loc}/operationResults/{id}` answers 202 while running, then 204.
+- Network (the load balancer's health status, responses/lb_health.py): monitor
+  `…/Microsoft.Network/locations/{loc}/operations/{id}`; its result has a body.
+All: `…/locations/{loc}/operationResults/{id}` answers 202 while running, then 204 — or 200
+with the result's body for an operation whose final state is read there (`render_result`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class LroStyle:
     find: Callable[[World, str], Operation | None]  # where its operations are kept
     status_result: bool  # the monitor answers an OperationStatusResult (id, resourceId, %)
     ok_when_done: bool  # an already finished operation answers 200 with no headers
+    # the body the operation result (Location) answers with 200 once done; None: 204, no body
+    render_result: Callable[[World, Operation], dict[str, Any]] | None = None
 
     def locations(self) -> str:
         return f"/subscriptions/{{subscriptionId}}/providers/{self.provider}/locations/{{location}}"
@@ -144,6 +149,8 @@ def routes(style: LroStyle) -> list[Route]:
         if not op.finished:
             headers = {"Location": str(request.url), **poll_headers(op, with_retry_after=False)}
             return web.Response(status=202, headers=headers)
+        if style.render_result is not None and op.output is not None and op.error is None:
+            return web.json_response(style.render_result(world_of(request), op))
         return web.Response(status=204)
 
     base = style.locations()

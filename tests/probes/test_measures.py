@@ -7,11 +7,13 @@ import math
 import pytest
 
 from probes.measures import (
+    DETECTION_TIME,
     ERROR_RATE,
     FAILOVER_TIME,
     LATENCY,
     MEASURES,
     RECOVERY_TIME,
+    STATE_TIME,
     TARGETED,
     Clock,
     Measure,
@@ -53,6 +55,8 @@ def test_each_figure_is_declared_once_and_measured_under_its_name() -> None:
 
 def test_only_platform_durations_are_scaled() -> None:
     assert {m.name for m in MEASURES if m.platform_time} == {
+        STATE_TIME.name,
+        DETECTION_TIME.name,
         FAILOVER_TIME.name,
         RECOVERY_TIME.name,
     }
@@ -66,6 +70,7 @@ def test_targets_are_the_measures_that_declare_one() -> None:
     assert [spec.measure for spec in SPECS.values()] == list(TARGETED)
     assert {key: spec.metric for key, spec in SPECS.items()} == {
         "min_healthy_capacity": "min_healthy_capacity",
+        "max_detection_time_s": "detection_time_s",
         "max_failover_time_s": "failover_time_s",
         "max_error_rate": "error_rate",
         "max_p95_latency_ms": "p95_latency_ms",

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from flexchaos.errors import FlexchaosError, Inconclusive, MissedTargets
 from probes.measures import Clock
 from reports.targets import SPECS, Targets, TargetSpec
+from reports.values import format_number, from_json_safe_map, json_safe, md_escape, number_or_inf
 
 State = Literal["passed", "failed", "inconclusive", "error"]
 # What each state tells a pipeline (README, "Exit codes"): who to call.
@@ -54,7 +55,7 @@ class VerdictRow:
             return NOT_JUDGED
         if math.isinf(self.measured):
             return NEVER_ENDED
-        text = _number(self.measured, self.unit)
+        text = format_number(self.measured, self.unit)
         wall = self.measured_wall
         if self.clock == "platform" and wall is not None and wall != self.measured:
             text += (
@@ -63,7 +64,7 @@ class VerdictRow:
         return text
 
     def limit_text(self) -> str:
-        return f"{self.comparison} {_number(self.limit, self.unit)}"
+        return f"{self.comparison} {format_number(self.limit, self.unit)}"
 
     def result_text(self) -> str:
         if not self.judged:
@@ -86,7 +87,9 @@ class Verdict:
     state: State
     time_scale: float = 1.0
     reason: str = ""  # why broken, or a summary of what missed
+    # measure name → wall value as measured; math.inf = never ended, None = no measurement
     measured: Mapping[str, float | None] = field(default_factory=dict)
+    hypothesis: str = ""  # as shown: the claim, then what judged it (reports.hypothesis)
 
     @property
     def passed(self) -> bool:
@@ -155,8 +158,9 @@ class Verdict:
             "time_scale": self.time_scale,
             "reason": self.reason,
             "exit_code": self.exit_code,
-            "rows": [_clean(asdict(row)) for row in self.rows],
-            "measured": {k: _clean(v) for k, v in self.measured.items()},
+            "rows": [json_safe(asdict(row)) for row in self.rows],
+            "measured": {k: json_safe(v) for k, v in self.measured.items()},
+            "hypothesis": self.hypothesis,
         }
 
     def to_json(self) -> str:
@@ -166,18 +170,24 @@ class Verdict:
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
         return cls(
             experiment=data["experiment"],
-            rows=tuple(VerdictRow(**_unclean(row)) for row in data["rows"]),
+            rows=tuple(VerdictRow(**from_json_safe_map(row)) for row in data["rows"]),
             state=_state(data["state"]),
             time_scale=data.get("time_scale", 1.0),
             reason=data.get("reason", ""),
-            measured=data.get("measured", {}),
+            measured=from_json_safe_map(data.get("measured") or {}),
+            hypothesis=data.get("hypothesis", ""),
         )
+
+    def unproved(self, row: VerdictRow) -> bool:
+        """A row within its limit in a verdict that proves nothing: never shown as PASS."""
+        return row.judged and row.passed and self.state in ("inconclusive", "error")
 
     def table_cells(self) -> list[list[str]]:
         return [
-            [row.target, row.limit_text(), row.measured_text(), row.result_text()]
+            [row.target, row.limit_text(), row.measured_text(),
+             "UNPROVED" if self.unproved(row) else row.result_text()]
             for row in self.rows
-        ]
+        ]  # fmt: skip
 
     def text_table(self) -> str:
         """A plain-text table for the terminal."""
@@ -201,10 +211,11 @@ class Verdict:
         out = ["| target | limit | measured | result |", "|---|---|---|---|"]
         for row, cells in zip(self.rows, self.table_cells(), strict=True):
             mark = "✅ pass" if row.passed else ("❌ fail" if row.judged else "⚠️ not judged")
+            mark = "⚠️ unproved" if self.unproved(row) else mark
             measured = cells[2] + (f" — {row.reason}" if row.reason and row.judged else "")
-            out.append(f"| `{cells[0]}` | {_md(cells[1])} | {_md(measured)} | {mark} |")
+            out.append(f"| `{cells[0]}` | {md_escape(cells[1])} | {md_escape(measured)} | {mark} |")
         if self.state in ("inconclusive", "error"):
-            out.append(f"\n**{self.state.capitalize()}**: {_md(self.reason)}")
+            out.append(f"\n**{self.state.capitalize()}**: {md_escape(self.reason)}")
         out.append(f"\n<sub>{self.clock_note()}</sub>")
         return "\n".join(out)
 
@@ -229,6 +240,7 @@ class Verdict:
         ]
         for row, cells in zip(self.rows, self.table_cells(), strict=True):
             mark_colour = "#1a7f37" if row.passed else ("#cf222e" if row.judged else "#57606a")
+            mark_colour = "#9a6700" if self.unproved(row) else mark_colour
             measured = html.escape(cells[2]) + (
                 f"<br><small>{html.escape(row.reason)}</small>" if row.reason and row.judged else ""
             )
@@ -264,7 +276,7 @@ def judge(
     rows = []
     for spec, limit in targets.specs():
         raw = measured.get(spec.metric)
-        value = _number_or_inf(raw)
+        value = number_or_inf(raw)
         if spec.metric in gaps:
             rows.append(_row(spec, limit, reason=f"{NOT_JUDGED}: {gaps[spec.metric]}"))
             continue
@@ -285,7 +297,7 @@ def judge(
         rows=tuple(rows),
         state="passed",
         time_scale=clock.time_scale,
-        measured={k: _finite(v) for k, v in measured.items()},
+        measured={k: number_or_inf(v) for k, v in measured.items()},
     )
     if verdict.missed():
         return replace(
@@ -322,7 +334,7 @@ def inconclusive(
         state=state,
         time_scale=clock.time_scale,
         reason=reason,
-        measured={k: _finite(v) for k, v in (measured or {}).items()},
+        measured={k: number_or_inf(v) for k, v in (measured or {}).items()},
     )
 
 
@@ -343,63 +355,11 @@ def _row(
 
 
 def _with_reason(verdict: Verdict, reason: str) -> Verdict:
-    return Verdict(
-        verdict.experiment,
-        verdict.rows,
-        verdict.state,
-        verdict.time_scale,
-        reason,
-        verdict.measured,
-    )
-
-
-def _number_or_inf(value: object) -> float | None:
-    """A finite number or +/-inf ("never ended"); None for None, NaN and non-numbers."""
-    number = _finite(value)
-    if number is None and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) if math.isinf(value) else None
-    return number
-
-
-def _finite(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _number(value: float, unit: str) -> str:
-    if unit == "":
-        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:g}"
-    if unit == "ms":
-        return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
-    return f"{value:.1f} {unit}" if value < 1000 else f"{value:.0f} {unit}"
+    return replace(verdict, reason=reason)
 
 
 def _reason(row: VerdictRow) -> str:
     return f"  {row.target}: {row.reason}" if row.reason and not row.judged else ""
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: "never ended" (inf) is kept as the string "inf", NaN becomes None."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def _unclean(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (float(v) if v in ("inf", "-inf") else v) for k, v in row.items()}
 
 
 def _state(value: str) -> State:

@@ -139,3 +139,28 @@ def test_nan_measurements_serialise_as_null() -> None:
 def test_bad_time_scale_is_refused() -> None:
     with pytest.raises(ValueError, match="time_scale"):
         judge(TARGETS, GOOD, time_scale=0)
+
+
+def test_verdict_json_keeps_never_ended_and_the_hypothesis() -> None:
+    from dataclasses import replace
+
+    verdict = judge(TARGETS, {**GOOD, "failover_time_s": math.inf}, time_scale=0.02)
+    verdict = replace(verdict, hypothesis="A VM goes. Judged by: failover time ≤ 30 s.")
+    assert verdict.measured["failover_time_s"] == math.inf  # never ended, not "missing"
+    data = json.loads(verdict.to_json())
+    assert data["measured"]["failover_time_s"] == "inf"
+    again = Verdict.from_dict(data)
+    assert again.measured["failover_time_s"] == math.inf
+    assert row(again, "max_failover_time_s").measured_text() == "never ended"
+    assert again.hypothesis == verdict.hypothesis
+
+
+def test_an_inconclusive_verdict_never_shows_a_pass() -> None:
+    """Figures within their limits on a fault that was not exercised prove nothing."""
+    verdict = judge(TARGETS, GOOD, time_scale=0.02).as_inconclusive(
+        "fault not exercised: no target VM was seen down"
+    )
+    assert verdict.state == "inconclusive"
+    for table in (verdict.text_table(), verdict.markdown_table(), verdict.html_table()):
+        assert "PASS" not in table and "✅" not in table
+        assert "UNPROVED" in table or "unproved" in table

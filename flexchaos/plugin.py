@@ -34,6 +34,7 @@ from flexchaos.lifecycle import Experiment, Outcome, RunOptions
 from flexchaos.run_result import RunResult
 from flexchaos.scenario import Scenario
 from flexchaos.settings import Settings, add_options
+from reports.allure_attachments import BAD_INPUT_PREFIX
 from reports.targets import TargetsFile, load_targets
 from reports.verdict import inconclusive
 
@@ -191,7 +192,7 @@ class GameDay:
             outcome = experiment.run()
         except BadInput as exc:  # the preflight refused: one line, nothing touched (exit 2)
             result.bad_input.append(f"{scenario.name}: {exc}")
-            pytest.fail(f"{scenario.name}: {exc}", pytrace=False)
+            pytest.fail(f"{BAD_INPUT_PREFIX}: {scenario.name}: {exc}", pytrace=False)
         except FlexchaosError as exc:  # the harness or the platform failed mid-run (exit 4)
             result.add(
                 inconclusive(targets, str(exc), time_scale=self.fleet.time_scale, state="error")
@@ -286,10 +287,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         result.interrupted = True
     verdicts = result.verdicts
-    settings = settings_of(config)
+    from reports.summary import append_job_summary
+
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:  # the settings themselves were the bad input: no work dir to write
+        append_job_summary(verdicts, exit_code=result.exit_code, problems=result.problems)
+        return
     result.write(settings.work_dir)
     from reports import allure_attachments as report
-    from reports.summary import append_job_summary
 
     results = report.results_dir(config)
     fleet = config.stash.get(FLEET_KEY, None)
@@ -307,18 +312,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 "platform": platform.platform(),
             },
         )
-    append_job_summary(verdicts)
+    append_job_summary(verdicts, exit_code=result.exit_code, problems=result.problems)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The closing summary, once: `flexchaos gameday` turns it off here and prints it itself
+    after the report (`-o flexchaos_closing_summary=false`)."""
     result = config.stash.get(RESULT_KEY, None)
-    verdicts = result.verdicts if result else []
-    if not verdicts:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if result is None or not (result.verdicts or result.bad_input):
+        return
+    if exitstatus == pytest.ExitCode.USAGE_ERROR:  # refused at collection: its one line is out
+        return
+    if settings is not None and not settings.closing_summary:
         return
     from reports.summary import text_summary
 
     terminalreporter.section("flexchaos verdicts")
-    terminalreporter.write(text_summary(verdicts))
+    terminalreporter.write(
+        text_summary(result.verdicts, exit_code=result.exit_code, problems=result.problems)
+    )
 
 
 # -- helpers -------------------------------------------------------------------------------------

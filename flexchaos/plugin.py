@@ -30,11 +30,13 @@ from fleet.target import FleetTarget
 from flexchaos.allure_outcome import allure_step, attach_outcome, scenario_text
 from flexchaos.errors import BadInput, FlexchaosError, Interrupted
 from flexchaos.fleet_spec import Fleet, open_fleet
+from flexchaos.input_checks import check_collection, declared_experiments, topology_probe
 from flexchaos.lifecycle import Experiment, Outcome, RunOptions
 from flexchaos.run_result import RunResult
 from flexchaos.scenario import Scenario
 from flexchaos.settings import Settings, add_options
 from reports.allure_attachments import BAD_INPUT_PREFIX
+from reports.hypothesis import stated
 from reports.targets import TargetsFile, load_targets
 from reports.verdict import inconclusive
 
@@ -42,6 +44,7 @@ RESULT_KEY = pytest.StashKey[RunResult]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
 FLEET_KEY = pytest.StashKey[Fleet]()
+DESELECTED_KEY = pytest.StashKey[set[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,22 +87,44 @@ def settings_of(config: pytest.Config) -> Settings:
     return config.stash[SETTINGS_KEY]
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Experiments left out by -k or -m still exist: a targets section may name them."""
+    for item in items:
+        if item.get_closest_marker("chaos") is not None:
+            known = item.config.stash.setdefault(DESELECTED_KEY, set())
+            known |= {item.name, getattr(item, "originalname", item.name)}
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m: the selected experiments are the ones to run
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Check the settings, targets file and markers before anything runs: bad input stops here."""
+    """Check the settings, targets file, markers, hypotheses and the limits against the fleet
+    before anything runs (flexchaos/input_checks.py): bad input stops here, one line, exit 2."""
     experiments = [i for i in items if i.get_closest_marker("chaos") is not None]
     if not experiments:
         return
-    settings = settings_of(config)
+    result = config.stash[RESULT_KEY]
     try:
-        load_targets(settings.targets)
-        for item in experiments:
-            marker = item.get_closest_marker("chaos")
-            assert marker is not None
-            Scenario.from_marker(item.name, dict(marker.kwargs))
+        settings = Settings.from_pytest(config)
+        config.stash[SETTINGS_KEY] = settings
+        targets = load_targets(settings.targets)
+        scenarios = [Scenario.from_marker(i.name, dict(_chaos(i).kwargs)) for i in experiments]
+        known = config.stash.get(DESELECTED_KEY, set())
+        known |= {name for i in experiments for name in (i.name, getattr(i, "originalname", ""))}
+        folders = {settings.targets.parent} | {i.path.parent for i in experiments}
+        probe = topology_probe(settings.fleet_spec)
+        shown = check_collection(targets, scenarios, known | declared_experiments(folders), probe)
     except FlexchaosError as exc:
+        result.bad_input.append(str(exc))  # for run.json and the job summary
         raise pytest.UsageError(str(exc)) from None
+    result.hypotheses.update(shown)
+
+
+def _chaos(item: pytest.Item) -> pytest.Mark:
+    marker = item.get_closest_marker("chaos")
+    assert marker is not None
+    return marker
 
 
 @pytest.fixture(scope="session")
@@ -166,10 +191,11 @@ class GameDay:
         allure_on = report.results_dir(config) is not None
         scenario = self.scenario
         targets = self.targets_file.for_experiment(scenario.name)
+        hypothesis = stated(scenario.hypothesis, targets)  # the claim, then what judges it
         if allure_on:
             report.describe(
                 title=scenario.display_title, scenario=scenario_text(scenario, self.fleet),
-                hypothesis=scenario.hypothesis,
+                hypothesis=hypothesis,
             )  # fmt: skip
         experiment = Experiment(
             scenario,
@@ -186,7 +212,7 @@ class GameDay:
             write=lambda line: _say(config, line),
             step=allure_step if allure_on else (lambda title: nullcontext()),
         )
-        _say(config, f"\n== {scenario.name}: {scenario.fault} — {scenario.hypothesis}")
+        _say(config, f"\n== {scenario.name}: {scenario.fault} — {hypothesis}")
         result = config.stash[RESULT_KEY]
         try:
             outcome = experiment.run()
@@ -205,7 +231,7 @@ class GameDay:
         finally:
             self.outcome = experiment.outcome
             if allure_on:
-                attach_outcome(experiment.outcome, self.fleet)
+                attach_outcome(experiment.outcome, self.fleet, hypothesis=hypothesis)
         if self.settings.dry_run:
             why = "dry run: the plan was printed; nothing was injected or judged"
             result.add(inconclusive(targets, why, time_scale=self.fleet.time_scale))

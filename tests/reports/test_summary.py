@@ -108,3 +108,14 @@ def test_the_hypothesis_as_judged_heads_each_experiment() -> None:
     text = markdown_summary([replace(PASSED, hypothesis=shown)])
     assert f"### `test_stop_vm` — ✅ passed\n\n> {shown}\n" in text
 
+
+def test_the_readme_and_the_reports_page_carry_the_exit_code_table() -> None:
+    from reports.exit_codes import markdown_table
+
+    repo = Path(__file__).resolve().parents[2]
+    table = markdown_table()
+    for doc in ("README.md", "docs/reports.md"):
+        assert table in (repo / doc).read_text(), f"{doc}: paste reports.exit_codes' table"
+    assert [line.split("|")[1].strip() for line in table.splitlines()[2:]] == [
+        "0", "1", "2", "3", "4", "130"
+    ]  # fmt: skip

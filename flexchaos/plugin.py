@@ -111,7 +111,7 @@ def pytest_collection_modifyitems(
         targets = load_targets(settings.targets)
         scenarios = [Scenario.from_marker(i.name, dict(_chaos(i).kwargs)) for i in experiments]
         known = config.stash.get(DESELECTED_KEY, set())
-        known |= {name for i in experiments for name in (i.name, getattr(i, "originalname", ""))}
+        known |= {n for i in experiments for n in (i.name, getattr(i, "originalname", i.name))}
         folders = {settings.targets.parent} | {i.path.parent for i in experiments}
         probe = topology_probe(settings.fleet_spec)
         shown = check_collection(targets, scenarios, known | declared_experiments(folders), probe)

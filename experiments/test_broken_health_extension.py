@@ -13,8 +13,9 @@ from fleet.selection import Selection
     recovery_limit_s=1500,
     hypothesis=(
         "A VM whose health extension reports it unhealthy is replaced by automatic repairs after "
-        "the grace period, with no user-visible errors (the load balancer probes its own path), "
-        "and the set returns to full healthy capacity without the harness reverting anything."
+        "the grace period; users see errors only while the repair takes that VM away (the load "
+        "balancer probes its own path, not the extension's), and the set returns to full healthy "
+        "capacity without the harness reverting anything."
     ),
 )
 def test_broken_health_extension(game_day):

@@ -16,8 +16,8 @@ from fleet.selection import Selection
     options={"abrupt": True},
     hold_s=60,
     hypothesis=(
-        "An abrupt shutdown run by Chaos Studio takes one VM out; the load balancer fails over "
-        "within one probe interval and the set is whole again after Chaos Studio restarts it."
+        "An abrupt shutdown run by Chaos Studio takes one VM out; the load balancer's probe takes "
+        "it out of rotation, and the set is whole again after Chaos Studio restarts it."
     ),
 )
 def test_chaos_studio_shutdown(game_day):

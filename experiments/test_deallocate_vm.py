@@ -10,8 +10,9 @@ from fleet.selection import Selection
     select=Selection(count=1, priority="Regular"),
     hold_s=60,
     hypothesis=(
-        "Deallocating one VM drops its connections at once; the load balancer fails over within "
-        "one probe interval and the VM is serving again after it is started."
+        "Deallocating one VM drops its connections at once; the load balancer's probe takes it "
+        "out of rotation, the errors stop once it has, and the VM serves again after it is "
+        "started."
     ),
 )
 def test_deallocate_vm(game_day):

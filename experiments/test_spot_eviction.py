@@ -10,9 +10,9 @@ from fleet.selection import Selection
     select=Selection(count=1, priority="Spot"),
     hold_s=60,
     hypothesis=(
-        "A Spot eviction takes one VM out after its 30 s notice; traffic fails over to the other "
-        "VMs within one probe interval and the evicted VM (Deallocate policy) serves again once "
-        "it is started."
+        "A Spot eviction takes one VM out after its 30 s notice; the load balancer's probe takes "
+        "it out of rotation, the other VMs carry the traffic, and the evicted VM (Deallocate "
+        "policy) serves again once it is started."
     ),
 )
 def test_spot_eviction(game_day):

@@ -10,9 +10,9 @@ from fleet.selection import Selection
     select=Selection(count=1, priority="Regular"),
     hold_s=60,
     hypothesis=(
-        "When one VM is powered off, its load-balancer probe marks it down within one probe "
-        "interval, users see errors only until then, and the set is back at full healthy "
-        "capacity soon after the VM is started again."
+        "When one VM is powered off, the load balancer's probe takes it out of rotation and new "
+        "flows go to the other VMs; users see errors only until then, and the set is back at full "
+        "healthy capacity after the VM is started again."
     ),
 )
 def test_stop_vm(game_day):

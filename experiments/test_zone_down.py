@@ -9,8 +9,8 @@ import pytest
     hold_s=60,
     severity="blocker",
     hypothesis=(
-        "Losing a whole zone leaves two thirds of the set serving; the load balancer fails over "
-        "within one probe interval and users see a brief, bounded error burst."
+        "Losing a whole zone leaves two thirds of the set serving; the load balancer's probe "
+        "takes the zone's VMs out of rotation and users see a brief, bounded error burst."
     ),
 )
 def test_zone_down(game_day):

@@ -79,6 +79,33 @@ def instances_of(snap: Mapping[str, Any]) -> list[Instance]:
     return [Instance.from_vm(vm) for vm in snap["vms"].values()]
 
 
+@dataclass(frozen=True)
+class LbProbe:
+    """A load balancer's health probe as a snapshot shows it: every `interval_s` seconds,
+    `threshold` consecutive failures to take a backend out of rotation."""
+
+    name: str
+    interval_s: float
+    threshold: int
+
+
+def lb_probe(snap: Mapping[str, Any]) -> LbProbe | None:
+    """The probe behind the load balancer's rules, or None when no load balancer was read.
+
+    With several, the quickest one: a limit is refused only when no probe could meet it.
+    Azure's `probeThreshold` may be absent on older load balancers; it then counts as 1."""
+    lb = snap.get("load_balancer") or {}
+    body = lb.get("properties") or lb
+    probes = []
+    for probe in body.get("probes") or []:
+        props = probe.get("properties") or probe
+        interval = props.get("intervalInSeconds", props.get("interval_in_seconds"))
+        threshold = props.get("probeThreshold", props.get("probe_threshold")) or 1
+        if isinstance(interval, int | float) and interval > 0:
+            probes.append(LbProbe(str(probe.get("name", "")), float(interval), int(threshold)))
+    return min(probes, key=lambda p: p.interval_s * p.threshold, default=None)
+
+
 def normalise(value: Any) -> Any:
     """Drop ignored keys; turn lists of named objects into dicts keyed by name (order-free)."""
     if isinstance(value, Mapping):

@@ -37,8 +37,9 @@ def selection_text(scenario: Scenario) -> str:
     return ", ".join(parts + ([option_text] if option_text else [])) or "all VMs"
 
 
-def attach_outcome(outcome: Outcome, fleet: Fleet) -> None:
-    """Everything the reviewer needs, verdict table and chart first."""
+def attach_outcome(outcome: Outcome, fleet: Fleet, *, hypothesis: str | None = None) -> None:
+    """Everything the reviewer needs, verdict table and chart first; `hypothesis` as shown
+    (the claim, then what judges it), the marker's words when not given."""
     from probes.measures import Clock
     from reports import allure_attachments as report
     from reports.chart import render_timeline
@@ -68,7 +69,7 @@ def attach_outcome(outcome: Outcome, fleet: Fleet) -> None:
     if outcome.verdict is not None:
         report.present_verdict(
             outcome.verdict, scenario=scenario_text(scenario, fleet),
-            hypothesis=scenario.hypothesis, chart_png=chart,
+            hypothesis=hypothesis or scenario.hypothesis, chart_png=chart,
         )  # fmt: skip
     elif chart is not None:
         report.attach_chart(chart)

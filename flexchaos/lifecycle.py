@@ -31,6 +31,7 @@ from fleet.plan import Plan, build_plan
 from fleet.selection import Selection
 from flexchaos.errors import BadInput, FlexchaosError
 from flexchaos.fleet_spec import Fleet
+from flexchaos.input_checks import check_against_fleet
 from flexchaos.observation import Observation
 from flexchaos.scenario import Scenario
 from probes.measures import ERROR_RATE
@@ -157,8 +158,7 @@ class Experiment:
 
     def preflight(self) -> None:
         """Read-only: resolve and check the scale set, plan (the guard runs here), evidence."""
-        # missing or Uniform: one clear error, nothing touched
-        require_flexible(self._inventory.scale_set())
+        require_flexible(self._inventory.scale_set())  # missing or Uniform: one clear error
         selection = self.scenario.selection
         if self.options.seed is not None and selection.seed is None:
             selection = replace(selection, seed=self.options.seed)
@@ -171,14 +171,14 @@ class Experiment:
             raise plan.refusal
         self.outcome.evidence_before = snapshot(self.fleet.target, inventory=self._inventory)
         self._baseline_count = len(self.outcome.evidence_before["vms"])
+        check_against_fleet(self.targets, self.scenario.hypothesis, self.outcome.evidence_before)
 
     def dry_run(self) -> Outcome:
         """Print the plan and run only the probes for the baseline window; mutate nothing."""
         assert self.outcome.plan is not None
         self.write(self.outcome.plan.text())
         with self.observe() as observation:
-            progress = observation.progress
-            progress.set_phase("dry-run")
+            observation.progress.set_phase("dry-run")
             self.wait_wall(self.fleet.wall(self.scenario.baseline_s))
         self.outcome.timeline = self.build_timeline()
         return self.outcome

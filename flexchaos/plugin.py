@@ -30,19 +30,22 @@ from fleet.target import FleetTarget
 from flexchaos.allure_outcome import allure_step, attach_outcome, scenario_text
 from flexchaos.errors import BadInput, FlexchaosError, Interrupted
 from flexchaos.fleet_spec import Fleet, open_fleet
+from flexchaos.input_checks import check_collection, declared_experiments, topology_probe
 from flexchaos.lifecycle import Experiment, Outcome, RunOptions
 from flexchaos.run_result import RunResult
 from flexchaos.scenario import Scenario
 from flexchaos.settings import Settings, add_options
 from probes.measures import Clock
+from reports.allure_attachments import BAD_INPUT_PREFIX
+from reports.hypothesis import stated
 from reports.targets import TargetsFile, load_targets
 from reports.verdict import inconclusive
-from reports.verdict_tables import text_table
 
 RESULT_KEY = pytest.StashKey[RunResult]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
 FLEET_KEY = pytest.StashKey[Fleet]()
+DESELECTED_KEY = pytest.StashKey[set[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,22 +88,44 @@ def settings_of(config: pytest.Config) -> Settings:
     return config.stash[SETTINGS_KEY]
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Experiments left out by -k or -m still exist: a targets section may name them."""
+    for item in items:
+        if item.get_closest_marker("chaos") is not None:
+            known = item.config.stash.setdefault(DESELECTED_KEY, set())
+            known |= {item.name, getattr(item, "originalname", item.name)}
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m: the selected experiments are the ones to run
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Check the settings, targets file and markers before anything runs: bad input stops here."""
+    """Check the settings, targets file, markers, hypotheses and the limits against the fleet
+    before anything runs (flexchaos/input_checks.py): bad input stops here, one line, exit 2."""
     experiments = [i for i in items if i.get_closest_marker("chaos") is not None]
     if not experiments:
         return
-    settings = settings_of(config)
+    result = config.stash[RESULT_KEY]
     try:
-        load_targets(settings.targets)
-        for item in experiments:
-            marker = item.get_closest_marker("chaos")
-            assert marker is not None
-            Scenario.from_marker(item.name, dict(marker.kwargs))
+        settings = Settings.from_pytest(config)
+        config.stash[SETTINGS_KEY] = settings
+        targets = load_targets(settings.targets)
+        scenarios = [Scenario.from_marker(i.name, dict(_chaos(i).kwargs)) for i in experiments]
+        known = config.stash.get(DESELECTED_KEY, set())
+        known |= {n for i in experiments for n in (i.name, getattr(i, "originalname", i.name))}
+        folders = {settings.targets.parent} | {i.path.parent for i in experiments}
+        probe = topology_probe(settings.fleet_spec)
+        shown = check_collection(targets, scenarios, known | declared_experiments(folders), probe)
     except FlexchaosError as exc:
+        result.bad_input.append(str(exc))  # for run.json and the job summary
         raise pytest.UsageError(str(exc)) from None
+    result.hypotheses.update(shown)
+
+
+def _chaos(item: pytest.Item) -> pytest.Mark:
+    marker = item.get_closest_marker("chaos")
+    assert marker is not None
+    return marker
 
 
 @pytest.fixture(scope="session")
@@ -167,10 +192,11 @@ class GameDay:
         allure_on = report.results_dir(config) is not None
         scenario = self.scenario
         targets = self.targets_file.for_experiment(scenario.name)
+        hypothesis = stated(scenario.hypothesis, targets)  # the claim, then what judges it
         if allure_on:
             report.describe(
                 title=scenario.display_title, scenario=scenario_text(scenario, self.fleet),
-                hypothesis=scenario.hypothesis,
+                hypothesis=hypothesis,
             )  # fmt: skip
         experiment = Experiment(
             scenario,
@@ -187,13 +213,13 @@ class GameDay:
             write=lambda line: _say(config, line),
             step=allure_step if allure_on else (lambda title: nullcontext()),
         )
-        _say(config, f"\n== {scenario.name}: {scenario.fault} — {scenario.hypothesis}")
+        _say(config, f"\n== {scenario.name}: {scenario.fault} — {hypothesis}")
         result = config.stash[RESULT_KEY]
         try:
             outcome = experiment.run()
         except BadInput as exc:  # the preflight refused: one line, nothing touched (exit 2)
             result.bad_input.append(f"{scenario.name}: {exc}")
-            pytest.fail(f"{scenario.name}: {exc}", pytrace=False)
+            pytest.fail(f"{BAD_INPUT_PREFIX}: {scenario.name}: {exc}", pytrace=False)
         except FlexchaosError as exc:  # the harness or the platform failed mid-run (exit 4)
             result.add(
                 inconclusive(targets, str(exc), time_scale=self.fleet.time_scale, state="error")
@@ -206,7 +232,7 @@ class GameDay:
         finally:
             self.outcome = experiment.outcome
             if allure_on:
-                attach_outcome(experiment.outcome, self.fleet)
+                attach_outcome(experiment.outcome, self.fleet, hypothesis=hypothesis)
         if self.settings.dry_run:
             why = "dry run: the plan was printed; nothing was injected or judged"
             result.add(inconclusive(targets, why, time_scale=self.fleet.time_scale))
@@ -214,7 +240,7 @@ class GameDay:
         verdict = outcome.verdict
         assert verdict is not None
         result.add(verdict)
-        _say(config, text_table(verdict))
+        _say(config, verdict.text_table())
         phases = outcome.metrics.failover_phases if outcome.metrics is not None else None
         for line in phases.describe(Clock(self.fleet.time_scale)) if phases is not None else ():
             _say(config, f"  {line}")
@@ -294,10 +320,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         result.interrupted = True
     verdicts = result.verdicts
-    settings = settings_of(config)
+    from reports.summary import append_job_summary
+
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:  # the settings themselves were the bad input: no work dir to write
+        append_job_summary(verdicts, exit_code=result.exit_code, problems=result.problems)
+        return
     result.write(settings.work_dir)
     from reports import allure_attachments as report
-    from reports.summary import append_job_summary
 
     results = report.results_dir(config)
     fleet = config.stash.get(FLEET_KEY, None)
@@ -315,18 +345,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 "platform": platform.platform(),
             },
         )
-    append_job_summary(verdicts)
+    append_job_summary(verdicts, exit_code=result.exit_code, problems=result.problems)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The closing summary, once: `flexchaos gameday` turns it off here and prints it itself
+    after the report (`-o flexchaos_closing_summary=false`)."""
     result = config.stash.get(RESULT_KEY, None)
-    verdicts = result.verdicts if result else []
-    if not verdicts:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if result is None or not (result.verdicts or result.bad_input):
+        return
+    if exitstatus == pytest.ExitCode.USAGE_ERROR:  # refused at collection: its one line is out
+        return
+    if settings is not None and not settings.closing_summary:
         return
     from reports.summary import text_summary
 
     terminalreporter.section("flexchaos verdicts")
-    terminalreporter.write(text_summary(verdicts))
+    terminalreporter.write(
+        text_summary(result.verdicts, exit_code=result.exit_code, problems=result.problems)
+    )
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -15,16 +15,17 @@ with its code.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from flexchaos.workdir import WorkDir
+from reports.exit_codes import BAD_INPUT, FAILED, PASSED
+from reports.exit_codes import INTERRUPTED as INTERRUPTED_EXIT
 from reports.targets import Targets
 from reports.verdict import Verdict, inconclusive, overall_exit_code
 
-BAD_INPUT = 2
-INTERRUPTED_EXIT = 130
+__all__ = ["BAD_INPUT", "INTERRUPTED_EXIT", "RunResult", "read_exit_code", "read_problems"]
 
 
 @dataclass
@@ -35,8 +36,14 @@ class RunResult:
     bad_input: list[str] = field(default_factory=list)
     other_failures: list[str] = field(default_factory=list)  # tests without a chaos marker
     interrupted: bool = False
+    # experiment → its hypothesis as shown (the claim, then "Judged by: …"), from collection
+    hypotheses: dict[str, str] = field(default_factory=dict)
 
     def add(self, verdict: Verdict) -> None:
+        """Record a verdict, with the hypothesis it judged (for the job summary)."""
+        shown = self.hypotheses.get(verdict.experiment)
+        if shown and not verdict.hypothesis:
+            verdict = replace(verdict, hypothesis=shown)
         self.verdicts.append(verdict)
 
     def has(self, experiment: str) -> bool:
@@ -57,9 +64,16 @@ class RunResult:
         if self.bad_input:
             return BAD_INPUT
         if not self.verdicts:  # no experiment ran (e.g. only the design review)
-            return 1 if self.other_failures else 0
+            return FAILED if self.other_failures else PASSED
         code = overall_exit_code(self.verdicts)
-        return 1 if code == 0 and self.other_failures else code
+        return FAILED if code == PASSED and self.other_failures else code
+
+    @property
+    def problems(self) -> list[str]:
+        """What the summaries list besides the verdicts: bad input and failed plain tests."""
+        return [f"bad input: {line}" for line in self.bad_input] + [
+            f"failed (a test, not an experiment): {name}" for name in self.other_failures
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +82,7 @@ class RunResult:
             "bad_input": self.bad_input,
             "other_failures": self.other_failures,
             "interrupted": self.interrupted,
+            "problems": self.problems,
         }
 
     def write(self, work_dir: WorkDir) -> Path:
@@ -85,3 +100,12 @@ def read_exit_code(path: Path) -> int | None:
         return int(json.loads(path.read_text(encoding="utf-8"))["exit_code"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def read_problems(path: Path) -> list[str]:
+    """The problems a session recorded in its run.json (none when it recorded nothing)."""
+    try:
+        problems = json.loads(path.read_text(encoding="utf-8")).get("problems", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [str(p) for p in problems] if isinstance(problems, list) else []

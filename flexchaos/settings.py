@@ -39,6 +39,14 @@ RUN_OPTIONS: tuple[Option, ...] = (
         str(DEFAULT_WORK_DIR),
         metavar="DIR",
     ),
+    # On by default; `flexchaos gameday` passes `-o flexchaos_closing_summary=false` because
+    # it prints the closing summary itself, once, after the report.
+    Option(
+        "closing-summary",
+        "end the session with the verdicts summary (ini flexchaos_closing_summary, default on)",
+        True,
+        switch=True,
+    ),
 )
 
 
@@ -53,6 +61,7 @@ class Settings:
     seed: int | None
     journal: Path
     work_dir: WorkDir
+    closing_summary: bool = True
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> Settings:
@@ -73,6 +82,7 @@ class Settings:
             seed=_integer(values, "seed"),
             journal=Path(text(values, "journal") or work_dir.journal),
             work_dir=work_dir,
+            closing_summary=switch(values, "closing_summary"),
         )
 
 

@@ -22,10 +22,12 @@ import pandas as pd
 import pytest
 
 from reports.verdict import INCONCLUSIVE_PREFIX, MISSED_PREFIX, Verdict
-from reports.verdict_tables import html_table, text_table
 
 EPIC = "Resilience game day"
 VERDICT_JSON_NAME = "verdict.json"  # `flexchaos report` finds verdicts by this attachment name
+BAD_INPUT_PREFIX = "Bad input"  # the message of an experiment refused before any fault
+STEADY_STATE_BROKEN = "steady state did not hold (no fault injected): "
+INCONCLUSIVE_KINDS = ("fault not exercised", "not judged", "steady state did not hold")
 
 
 def results_dir(config: pytest.Config) -> Path | None:
@@ -84,9 +86,9 @@ def present_verdict(
 def attach_verdict(verdict: Verdict) -> None:
     """The verdict as HTML (table), text (as in the terminal) and JSON (read by reports)."""
     allure.attach(
-        _html_page(html_table(verdict)), "verdict table", allure.attachment_type.HTML, "html"
+        _html_page(verdict.html_table()), "verdict table", allure.attachment_type.HTML, "html"
     )
-    allure.attach(text_table(verdict), "verdict (text)", allure.attachment_type.TEXT, "txt")
+    allure.attach(verdict.text_table(), "verdict (text)", allure.attachment_type.TEXT, "txt")
     allure.attach(verdict.to_json(), VERDICT_JSON_NAME, allure.attachment_type.JSON, "json")
 
 
@@ -144,16 +146,20 @@ def attach_journal(journal: str | Path | Sequence[Mapping[str, Any]]) -> None:
 
 
 def categories(dialect: str = "java") -> list[dict[str, Any]]:
-    """How Allure sorts failures: a missed target, an inconclusive run, a harness error.
+    """How Allure sorts failures: a missed target (call the design's owners), an inconclusive
+    run (nothing proved), bad input (fix the game day) and a harness error (everything else).
 
     `java` patterns must match the whole message (Allure 2 reads categories.json);
     `js` patterns are searched in it (Allure 3 takes them from its config).
     """
-    missed, steady = MISSED_PREFIX, INCONCLUSIVE_PREFIX
+    missed, unproved, bad = MISSED_PREFIX, INCONCLUSIVE_PREFIX, BAD_INPUT_PREFIX
+    known = f"({missed}|{unproved}|{bad})"
     if dialect == "java":
-        patterns = (f"(?s).*{missed}.*", f"(?s).*{steady}.*", f"(?s)^(?!.*({missed}|{steady})).*")
+        patterns = (
+            f"(?s).*{missed}.*", f"(?s).*{unproved}.*", f"(?s).*{bad}.*", f"(?s)^(?!.*{known}).*"
+        )  # fmt: skip
     elif dialect == "js":
-        patterns = (missed, steady, f"^(?![\\s\\S]*({missed}|{steady}))")
+        patterns = (missed, unproved, bad, f"^(?![\\s\\S]*{known})")
     else:
         raise ValueError(f"unknown regex dialect {dialect!r}; use 'java' or 'js'")
     return [
@@ -171,10 +177,17 @@ def categories(dialect: str = "java") -> list[dict[str, Any]]:
             "messageRegex": patterns[1],
         },
         {
+            "name": "Bad input (nothing touched)",
+            "description": "The experiment, its targets or the fleet were refused before any "
+            "fault: fix the game day.",
+            "matchedStatuses": ["failed", "broken"],
+            "messageRegex": patterns[2],
+        },
+        {
             "name": "Harness error",
             "description": "The harness or its environment failed: a bug to fix, not a verdict.",
             "matchedStatuses": ["broken", "failed"],
-            "messageRegex": patterns[2],
+            "messageRegex": patterns[3],
         },
     ]
 
@@ -225,7 +238,11 @@ def _description(
 ) -> str:
     parts = []
     if verdict is not None:
-        parts.append(html_table(verdict))
+        parts.append(
+            f'<p class="flexchaos-lead" style="font-size:15px;margin:4px 0 8px">'
+            f"<b>{html.escape(verdict_sentence(verdict))}</b></p>"
+        )
+        parts.append(verdict.html_table())
     if chart_png is not None:
         encoded = base64.b64encode(chart_png).decode("ascii")
         parts.append(
@@ -235,6 +252,31 @@ def _description(
     parts.append(f"<p><b>Scenario.</b> {html.escape(scenario)}</p>")
     parts.append(f"<p><b>Hypothesis.</b> {html.escape(hypothesis)}</p>")
     return "\n".join(parts)
+
+
+def verdict_sentence(verdict: Verdict) -> str:
+    """The one sentence an experiment's page opens with: what happened, plainly.
+
+    An inconclusive one names its kind first — "Inconclusive — fault not exercised: …",
+    "… — not judged: …", "… — steady state did not hold: …" — so a reader knows at once that
+    nothing was proved, and why."""
+    reason = verdict.reason.strip()
+    if verdict.state == "passed":
+        sentence = "Passed — every target was judged and met"
+    elif verdict.state == "failed":
+        sentence = f"Failed — a target was missed: {reason}"
+    elif verdict.state == "error":
+        sentence = f"Harness error — no figure can be trusted: {reason}"
+    else:
+        if reason.startswith(STEADY_STATE_BROKEN):
+            reason = (
+                f"steady state did not hold: {reason.removeprefix(STEADY_STATE_BROKEN)}; "
+                "no fault was injected"
+            )
+        elif not reason.startswith(INCONCLUSIVE_KINDS):
+            reason = f"not judged: {reason}"
+        sentence = f"Inconclusive — {reason}"
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
 
 
 def _html_page(body: str) -> str:

@@ -4,6 +4,10 @@ Allure's own history counts tests (passed, failed, ...); an SRE also wants to se
 failover time of each scenario drifts from night to night. `flexchaos report` reads the
 verdicts attached to an Allure results dir, appends them to `trend.jsonl` (once per run) and
 charts them.
+
+A figure that never ended (errors never stopped, capacity never came back) is the worst point a
+trend can have, so it is kept as such — `"never ended"` in trend.jsonl, a marker at the top of
+the chart — never dropped like a figure that was not measured (null, no point).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from probes.measures import (
     ERROR_RATE,
@@ -31,7 +37,8 @@ from probes.measures import (
     Measure,
 )
 from reports.allure_attachments import VERDICT_JSON_NAME
-from reports.verdict import Verdict
+from reports.values import number_or_inf
+from reports.verdict import NEVER_ENDED, Verdict
 
 TREND_MEASURES = (FAILOVER_TIME, RECOVERY_TIME)  # charted across runs
 
@@ -57,9 +64,18 @@ class TrendPoint:
     limits: dict[str, float]
 
     def value(self, measure: Measure) -> float | None:
-        """The recorded value of a measure (platform seconds for a duration)."""
+        """The recorded value of a measure (platform seconds for a duration); math.inf when it
+        never ended, None when it was not measured."""
         value = getattr(self, measure.name)
         return value if isinstance(value, float | int) else None
+
+    def to_json(self) -> dict[str, Any]:
+        """A trend.jsonl line: a value that never ended is written as "never ended"."""
+        return {k: NEVER_ENDED if _never_ended(v) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrendPoint:
+        return cls(**{k: math.inf if v == NEVER_ENDED else v for k, v in data.items()})
 
 
 @dataclass(frozen=True)
@@ -105,7 +121,7 @@ def points_for_run(found: Sequence[ResultVerdict]) -> list[TrendPoint]:
     points = []
     for item in found:
         v = item.verdict
-        wall = {m: _number(v.measured.get(m.name)) for m in TREND_MEASURES}
+        wall = {m: number_or_inf(v.measured.get(m.name)) for m in TREND_MEASURES}
         platform = {m: None if w is None else m.on_platform(w, v.clock) for m, w in wall.items()}
         points.append(
             TrendPoint(
@@ -117,9 +133,9 @@ def points_for_run(found: Sequence[ResultVerdict]) -> list[TrendPoint]:
                 recovery_time_s=platform[RECOVERY_TIME],
                 failover_time_wall_s=wall[FAILOVER_TIME],
                 recovery_time_wall_s=wall[RECOVERY_TIME],
-                min_healthy_capacity=_number(v.measured.get(HEALTHY_CAPACITY.name)),
-                error_rate=_number(v.measured.get(ERROR_RATE.name)),
-                p95_latency_ms=_number(v.measured.get(P95_LATENCY.name)),
+                min_healthy_capacity=number_or_inf(v.measured.get(HEALTHY_CAPACITY.name)),
+                error_rate=number_or_inf(v.measured.get(ERROR_RATE.name)),
+                p95_latency_ms=number_or_inf(v.measured.get(P95_LATENCY.name)),
                 time_scale=v.time_scale,
                 limits={row.target: row.limit for row in v.rows},
             )
@@ -136,7 +152,7 @@ def append_trend(path: Path, points: Sequence[TrendPoint]) -> list[TrendPoint]:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
             for point in new:
-                handle.write(json.dumps(asdict(point)) + "\n")
+                handle.write(json.dumps(point.to_json()) + "\n")
     return existing + new
 
 
@@ -148,8 +164,8 @@ def load_trend(path: Path) -> list[TrendPoint]:
         if not line.strip():
             continue
         try:
-            points.append(TrendPoint(**json.loads(line)))
-        except (TypeError, json.JSONDecodeError):
+            points.append(TrendPoint.from_json(json.loads(line)))
+        except (TypeError, AttributeError, json.JSONDecodeError):
             continue  # a line from another version: skip it rather than lose the report
     return points
 
@@ -157,21 +173,46 @@ def load_trend(path: Path) -> list[TrendPoint]:
 def render_trend(
     points: Sequence[TrendPoint], *, experiment: str | None = None, title: str | None = None
 ) -> bytes:
-    """Failover time per scenario across runs (or, for one experiment, failover and recovery)."""
+    """Failover time per scenario across runs (or, for one experiment, failover and recovery)
+    as PNG bytes."""
+    figure = trend_figure(points, experiment=experiment, title=title)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def trend_figure(
+    points: Sequence[TrendPoint], *, experiment: str | None = None, title: str | None = None
+) -> Figure:
+    """The trend chart as a matplotlib Figure; a run whose figure never ended is a triangle at
+    the top of the chart labelled "never ended" (artist gid `never_ended`)."""
     runs = sorted({p.run for p in points})
     index = {run: i + 1 for i, run in enumerate(runs)}
     figure, ax = plt.subplots(figsize=(9, 3.4), layout="constrained")
+    never: list[tuple[int, str, str]] = []  # (run, colour, label) of values that never ended
     if experiment is None:
-        for name in sorted({p.experiment for p in points}):
-            xs, ys = _series([p for p in points if p.experiment == name], FAILOVER_TIME, index)
+        cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for i, name in enumerate(sorted({p.experiment for p in points})):
+            series = [p for p in points if p.experiment == name]
+            colour = cycle[i % len(cycle)]
+            xs, ys = _series(series, FAILOVER_TIME, index)
             if xs:
-                ax.plot(xs, ys, marker="o", label=name)
+                ax.plot(xs, ys, marker="o", color=colour, label=name)
+            never += [
+                (x, colour, f"{name}: {NEVER_ENDED}")
+                for x in _never_ended_runs(series, FAILOVER_TIME, index)
+            ]
         ax.set_title(title or "Failover time per scenario across runs")
     else:
         series = [p for p in points if p.experiment == experiment]
         for measure, colour in zip(TREND_MEASURES, ("#b91c1c", "#1d4ed8"), strict=True):
             xs, ys = _series(series, measure, index)
             ax.plot(xs, ys, marker="o", color=colour, label=measure.name.replace("_s", " (s)"))
+            never += [
+                (x, colour, f"{measure.name}: {NEVER_ENDED}")
+                for x in _never_ended_runs(series, measure, index)
+            ]
             limit = series[-1].limits.get(measure.target or "") if series else None
             if limit is not None:
                 ax.axhline(limit, color=colour, linestyle="--", alpha=0.6, label=measure.target)
@@ -183,22 +224,50 @@ def render_trend(
     ax.set_xticks(range(1, len(runs) + 1), [_short_time(times[run]) for run in runs], fontsize=8)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
+    if never:
+        _draw_never_ended(ax, never)
     if ax.get_legend_handles_labels()[0]:
         figure.legend(fontsize=8, loc="outside right upper")
     else:
         ax.text(0.5, 0.5, "no measurements yet", transform=ax.transAxes, ha="center")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    return buffer.getvalue()
+    return figure
+
+
+def _draw_never_ended(ax: Axes, never: list[tuple[int, str, str]]) -> None:
+    """Never ended is above every finite value: a marker at the top, in headroom made for it,
+    each labelled with what never ended."""
+    top = ax.get_ylim()[1]
+    ax.set_ylim(0, top * 1.3)
+    y = top * 1.1
+    ax.scatter(
+        [x for x, _, _ in never], [y] * len(never), marker="^", s=70, zorder=5,
+        c=[colour for _, colour, _ in never], gid="never_ended", label=NEVER_ENDED,
+    )  # fmt: skip
+    stacked: dict[int, int] = {}
+    for x, colour, text in never:
+        above = stacked[x] = stacked.get(x, 0) + 1
+        ax.annotate(
+            text, (x, y), textcoords="offset points", xytext=(0, 8 * above), ha="center",
+            fontsize=7, color=colour, gid="never_ended_label",
+        )  # fmt: skip
 
 
 def _series(
     points: Sequence[TrendPoint], measure: Measure, index: dict[str, int]
 ) -> tuple[list[int], list[float]]:
-    """(run number, value) of the points that recorded the measure."""
-    pairs = [(index[p.run], value) for p in points if (value := p.value(measure)) is not None]
+    """(run number, value) of the points that recorded a finite value of the measure."""
+    pairs = [
+        (index[p.run], value)
+        for p in points
+        if (value := p.value(measure)) is not None and math.isfinite(value)
+    ]
     return [x for x, _ in pairs], [y for _, y in pairs]
+
+
+def _never_ended_runs(
+    points: Sequence[TrendPoint], measure: Measure, index: dict[str, int]
+) -> list[int]:
+    return [index[p.run] for p in points if _never_ended(p.value(measure))]
 
 
 def _short_time(iso: str) -> str:
@@ -214,7 +283,5 @@ def _attachments(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _attachments(step)
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+def _never_ended(value: object) -> bool:
+    return isinstance(value, float) and math.isinf(value)

@@ -9,6 +9,7 @@ on the harness's clock are shown alongside.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -17,14 +18,8 @@ from typing import Any, Literal
 
 from flexchaos.errors import FlexchaosError, Inconclusive, MissedTargets
 from probes.measures import Clock
-from reports.figures import (
-    finite,
-    from_json_safe,
-    json_safe,
-    number,
-    number_or_inf,
-)
 from reports.targets import SPECS, Targets, TargetSpec
+from reports.values import format_number, from_json_safe_map, json_safe, md_escape, number_or_inf
 
 State = Literal["passed", "failed", "inconclusive", "error"]
 # What each state tells a pipeline (README, "Exit codes"): who to call.
@@ -60,7 +55,7 @@ class VerdictRow:
             return NOT_JUDGED
         if math.isinf(self.measured):
             return NEVER_ENDED
-        text = number(self.measured, self.unit)
+        text = format_number(self.measured, self.unit)
         wall = self.measured_wall
         if self.clock == "platform" and wall is not None and wall != self.measured:
             text += (
@@ -69,7 +64,7 @@ class VerdictRow:
         return text
 
     def limit_text(self) -> str:
-        return f"{self.comparison} {number(self.limit, self.unit)}"
+        return f"{self.comparison} {format_number(self.limit, self.unit)}"
 
     def result_text(self) -> str:
         if not self.judged:
@@ -92,7 +87,9 @@ class Verdict:
     state: State
     time_scale: float = 1.0
     reason: str = ""  # why broken, or a summary of what missed
+    # measure name → wall value as measured; math.inf = never ended, None = no measurement
     measured: Mapping[str, float | None] = field(default_factory=dict)
+    hypothesis: str = ""  # as shown: the claim, then what judged it (reports.hypothesis)
 
     @property
     def passed(self) -> bool:
@@ -129,9 +126,11 @@ class Verdict:
         return _with_reason(failed, "; ".join(r.describe_miss() for r in failed.missed()))
 
     def as_inconclusive(self, reason: str) -> Verdict:
-        """This verdict, inconclusive: the figures are kept, but no target may pass on them."""
-        if self.state == "failed":  # a judged miss stays a miss: the design failed anyway
-            return _with_reason(self, f"{self.reason}; also {reason}")
+        """This verdict, inconclusive: the figures are kept, but no target may pass or fail on
+        them — a fault that was not exercised tested nothing (a "miss" such as a detection
+        that never came would only echo the fault not landing). Misses stay listed."""
+        if self.state == "failed":
+            reason = f"{reason}; figures outside their limits: {self.reason}"
         return replace(self, state="inconclusive", reason=reason)
 
     def check(self) -> None:
@@ -163,6 +162,7 @@ class Verdict:
             "exit_code": self.exit_code,
             "rows": [json_safe(asdict(row)) for row in self.rows],
             "measured": {k: json_safe(v) for k, v in self.measured.items()},
+            "hypothesis": self.hypothesis,
         }
 
     def to_json(self) -> str:
@@ -172,12 +172,90 @@ class Verdict:
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
         return cls(
             experiment=data["experiment"],
-            rows=tuple(VerdictRow(**from_json_safe(row)) for row in data["rows"]),
+            rows=tuple(VerdictRow(**from_json_safe_map(row)) for row in data["rows"]),
             state=_state(data["state"]),
             time_scale=data.get("time_scale", 1.0),
             reason=data.get("reason", ""),
-            measured=data.get("measured", {}),
+            measured=from_json_safe_map(data.get("measured") or {}),
+            hypothesis=data.get("hypothesis", ""),
         )
+
+    def unproved(self, row: VerdictRow) -> bool:
+        """A row within its limit in a verdict that proves nothing: never shown as PASS."""
+        return row.judged and row.passed and self.state in ("inconclusive", "error")
+
+    def table_cells(self) -> list[list[str]]:
+        return [
+            [row.target, row.limit_text(), row.measured_text(),
+             "UNPROVED" if self.unproved(row) else row.result_text()]
+            for row in self.rows
+        ]  # fmt: skip
+
+    def text_table(self) -> str:
+        """A plain-text table for the terminal."""
+        headers = ["target", "limit", "measured", "result"]
+        cells = self.table_cells()
+        widths = [max(len(r[i]) for r in [headers, *cells]) for i in range(len(headers))]
+        line = "  ".join("-" * w for w in widths)
+        out = [
+            f"{self.experiment}: {self.state.upper()}"
+            + (f" — {self.reason}" if self.state in ("inconclusive", "error") else ""),
+            "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
+            line,
+        ]
+        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+        out += [reason_line for row in self.rows if (reason_line := _reason(row))]
+        out.append(f"({self.clock_note()})")
+        return "\n".join(line.rstrip() for line in out)
+
+    def markdown_table(self) -> str:
+        """A GitHub-flavoured Markdown table (job summaries)."""
+        out = ["| target | limit | measured | result |", "|---|---|---|---|"]
+        for row, cells in zip(self.rows, self.table_cells(), strict=True):
+            mark = "✅ pass" if row.passed else ("❌ fail" if row.judged else "⚠️ not judged")
+            mark = "⚠️ unproved" if self.unproved(row) else mark
+            measured = cells[2] + (f" — {row.reason}" if row.reason and row.judged else "")
+            out.append(f"| `{cells[0]}` | {md_escape(cells[1])} | {md_escape(measured)} | {mark} |")
+        if self.state in ("inconclusive", "error"):
+            out.append(f"\n**{self.state.capitalize()}**: {md_escape(self.reason)}")
+        out.append(f"\n<sub>{self.clock_note()}</sub>")
+        return "\n".join(out)
+
+    def html_table(self) -> str:
+        """A self-contained HTML table (inline styles: Allure shows it as is)."""
+        colour = {
+            "passed": "#1a7f37", "failed": "#cf222e", "inconclusive": "#9a6700", "error": "#8250df"
+        }[self.state]  # fmt: skip
+        cell = "padding:4px 10px;border:1px solid #d0d7de;text-align:left"
+        out = [
+            f'<div class="flexchaos-verdict"><p style="margin:4px 0"><b>Verdict: '
+            f'<span style="color:{colour}">{self.state.upper()}</span></b>'
+            + (f" — {html.escape(self.reason)}" if self.reason else "")
+            + "</p>",
+            '<table style="border-collapse:collapse;font-family:monospace;font-size:13px">',
+            "<tr>"
+            + "".join(
+                f'<th style="{cell};background:#f6f8fa">{h}</th>'
+                for h in ("target", "limit", "measured", "result")
+            )
+            + "</tr>",
+        ]
+        for row, cells in zip(self.rows, self.table_cells(), strict=True):
+            mark_colour = "#1a7f37" if row.passed else ("#cf222e" if row.judged else "#57606a")
+            mark_colour = "#9a6700" if self.unproved(row) else mark_colour
+            measured = html.escape(cells[2]) + (
+                f"<br><small>{html.escape(row.reason)}</small>" if row.reason and row.judged else ""
+            )
+            out.append(
+                f'<tr><td style="{cell}">{html.escape(cells[0])}</td>'
+                f'<td style="{cell}">{html.escape(cells[1])}</td>'
+                f'<td style="{cell}">{measured}</td>'
+                f'<td style="{cell};color:{mark_colour};font-weight:bold">{cells[3]}</td></tr>'
+            )
+        out.append("</table>")
+        out.append(f'<p style="margin:4px 0;font-size:12px">{html.escape(self.clock_note())}</p>')
+        out.append("</div>")
+        return "\n".join(out)
 
 
 def judge(
@@ -221,7 +299,7 @@ def judge(
         rows=tuple(rows),
         state="passed",
         time_scale=clock.time_scale,
-        measured={k: finite(v) for k, v in measured.items()},
+        measured={k: number_or_inf(v) for k, v in measured.items()},
     )
     if verdict.missed():
         return replace(
@@ -258,7 +336,7 @@ def inconclusive(
         state=state,
         time_scale=clock.time_scale,
         reason=reason,
-        measured={k: finite(v) for k, v in (measured or {}).items()},
+        measured={k: number_or_inf(v) for k, v in (measured or {}).items()},
     )
 
 
@@ -279,30 +357,11 @@ def _row(
 
 
 def _with_reason(verdict: Verdict, reason: str) -> Verdict:
-    return Verdict(
-        verdict.experiment,
-        verdict.rows,
-        verdict.state,
-        verdict.time_scale,
-        reason,
-        verdict.measured,
-    )
+    return replace(verdict, reason=reason)
 
 
-
-
-
-
-
-
-def reason_line(row: VerdictRow) -> str:
+def _reason(row: VerdictRow) -> str:
     return f"  {row.target}: {row.reason}" if row.reason and not row.judged else ""
-
-
-
-
-
-
 
 
 def _state(value: str) -> State:

@@ -12,8 +12,8 @@ from fleet.selection import Selection
     platform_heals=True,
     recovery_limit_s=600,
     hypothesis=(
-        "A redeploy run by Chaos Studio moves one VM to a new host; the load balancer routes "
-        "around it within its probe interval and threshold, and the set is whole again after it."
+        "A redeploy run by Chaos Studio moves one VM to a new host; the load balancer's probe "
+        "routes around it, and the set is whole again after it."
     ),
 )
 def test_chaos_studio_redeploy(game_day):

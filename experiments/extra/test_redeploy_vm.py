@@ -12,8 +12,8 @@ from fleet.selection import Selection
     platform_heals=True,
     recovery_limit_s=600,
     hypothesis=(
-        "A VM redeployed to a new host is out for its move and boot; the load balancer routes "
-        "around it within its probe interval and threshold, and the set is whole again after it."
+        "A VM redeployed to a new host is out for its move and boot; the load balancer's probe "
+        "routes around it, and the set is whole again after it."
     ),
 )
 def test_redeploy_vm(game_day):

@@ -12,8 +12,8 @@ from fleet.selection import Selection
     platform_heals=True,
     recovery_limit_s=300,
     hypothesis=(
-        "A restarted VM drops its flows while it reboots; the load balancer routes around it "
-        "within its probe interval and threshold, and the set is whole again once it has booted."
+        "A restarted VM drops its flows while it reboots; the load balancer's probe routes around "
+        "it, and the set is whole again once it has booted."
     ),
 )
 def test_restart_vm(game_day):

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from flexchaos.errors import FlexchaosError
-from flexchaos.run_result import BAD_INPUT, INTERRUPTED_EXIT, read_exit_code
+from flexchaos.run_result import BAD_INPUT, INTERRUPTED_EXIT, read_exit_code, read_problems
 from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
 
 HELP = "Run the game day (experiments/) on the emulator or Azure, then build the report."
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     cmd = [
         sys.executable, "-m", "pytest", *args.experiments.split(),
         "-p", "no:cacheprovider", "-o", "console_output_style=classic", "-rfEs",
+        "-o", "flexchaos_closing_summary=false",  # printed once, below, after the report
         f"--alluredir={results}", "--clean-alluredir",
         f"--junitxml={work.junit}", f"--work-dir={work.root}",
         *extra,
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(report_line)
     if work.verdicts.is_file():
-        print(closing_table(work.verdicts))
+        print(closing_table(work.verdicts, recorded, read_problems(work.run_result)))
     if recorded is not None:
         return recorded
     return 0 if code == 0 else 1  # no experiment ran (e.g. only the design review)
@@ -135,9 +136,12 @@ def build_report(results: Path, report: Path, work: WorkDir) -> str:
     return f"report: {paths.awesome}\ndashboard: {paths.dashboard}"
 
 
-def closing_table(verdicts_file: Path) -> str:
+def closing_table(
+    verdicts_file: Path, exit_code: int | None = None, problems: list[str] | None = None
+) -> str:
+    """The closing summary, printed once, headed by the code the command exits with."""
     from reports.summary import text_summary
     from reports.verdict import Verdict
 
     verdicts = [Verdict.from_dict(v) for v in json.loads(verdicts_file.read_text())]
-    return text_summary(verdicts)
+    return text_summary(verdicts, exit_code=exit_code, problems=problems or [])

@@ -6,6 +6,7 @@ module's emulator, and reads the emulator's request log to see what was (not) ch
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,13 @@ def test_met_targets_exit_0_with_the_verdict_table(fleet, tmp_path: Path) -> Non
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "test_stop_vm: PASSED" in run.stdout
     assert run.stdout.rstrip().splitlines()[-1] == "game day PASSED, exit 0"
+    # the closing summary is printed once, after the report line, with what exit 0 means
+    assert run.stdout.count("game day PASSED, exit 0") == 1
+    assert run.stdout.count("missed targets or why") == 1
+    assert "Exit 0: every experiment ran, its fault was proved" in run.stdout
+    # the hypothesis is shown with what judges it
+    assert "Judged by: healthy capacity ≥ 80 %, " in run.stdout
+    assert "failover time ≤ 30 s" in run.stdout
     work = tmp_path / ".flexchaos"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".flexchaos"]
     assert (work / "junit.xml").is_file() and (work / "verdicts.json").is_file()
@@ -133,8 +141,16 @@ def test_guard_refusal_is_one_line_and_touches_no_vm(fleet, tmp_path: Path) -> N
         "--arm-url", fleet.info.arm_url, "--journal", str(tmp_path / "journal.jsonl"),
         "--targets", str(REPO / "experiments" / "targets.toml"),
     ]  # fmt: skip
-    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    summary = tmp_path / "job-summary.md"
+    run = subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
+    )  # fmt: skip
     assert run.returncode == 2, run.stdout[-3000:]  # bad input, nothing touched
+    job = summary.read_text()
+    assert job.startswith("## flexchaos game day: BAD INPUT (refused before its fault), exit 2")
+    assert "- bad input: test_evict_regular: guard refused (spot_only)" in job
+    assert "game day BAD INPUT (refused before its fault), exit 2" in run.stdout  # closing summary
     refusals = [line for line in run.stdout.splitlines() if "guard refused (spot_only)" in line]
     assert refusals and "Traceback" not in run.stdout
     assert mutating_calls(fleet) == before
@@ -315,3 +331,112 @@ def test_a_bad_fault_exits_2_before_anything_starts(
     assert "Traceback" not in run.stdout + run.stderr
     assert not (tmp_path / "out" / "emulator.log").exists()  # no emulator was started
     assert not (tmp_path / "journal.jsonl").exists()
+
+
+def _refused_at_collection(tmp_path: Path, scenario: Path, *extra: str) -> str:
+    """Run the game day with no --arm-url (it would start an emulator) and return its one
+    error line, after checking exit 2 and that nothing was started or journaled."""
+    cmd = [
+        sys.executable, "-m", "flexchaos", "gameday", "--no-report",
+        "--experiments", str(scenario), "--results", str(tmp_path / "results"),
+        "--work-dir", str(tmp_path / "out"), "--", "--journal", str(tmp_path / "journal.jsonl"),
+        *extra,
+    ]  # fmt: skip
+    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-2000:]
+    errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "Traceback" not in run.stdout + run.stderr, run.stderr
+    assert not (tmp_path / "out" / "emulator.log").exists()  # no emulator was started
+    assert not (tmp_path / "journal.jsonl").exists()
+    return errors[0]
+
+
+def test_a_targets_section_that_names_no_experiment_is_bad_input(tmp_path: Path) -> None:
+    targets = tmp_path / "targets.toml"
+    shipped = (REPO / "experiments" / "targets.toml").read_text()
+    targets.write_text(shipped + "\n[experiments.test_stop_mv]\nmax_failover_time_s = 10\n")
+    line = _refused_at_collection(
+        tmp_path, REPO / "experiments" / "test_stop_vm.py", "--targets", str(targets)
+    )
+    assert "[experiments.test_stop_mv] names no experiment" in line
+    assert line.endswith("did you mean test_stop_vm?")
+
+
+def test_an_experiment_with_no_target_is_bad_input(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.toml"
+    empty.write_text("# nothing yet\n")
+    scenario = _write_scenario(tmp_path, "fault='stop'")
+    line = _refused_at_collection(tmp_path, scenario, "--targets", str(empty))
+    assert f"{empty}: test_custom has no target to judge" in line
+
+
+def test_a_limit_under_the_topologys_probe_floor_is_bad_input(tmp_path: Path) -> None:
+    topology = tmp_path / "slow-probe.toml"
+    topology.write_text("[load_balancer]\nprobe_interval_in_seconds = 15\nprobe_threshold = 2\n")
+    targets = tmp_path / "targets.toml"
+    targets.write_text("[defaults]\nmax_failover_time_s = 20\nmax_error_rate = 0.05\n")
+    scenario = _write_scenario(tmp_path, "fault='stop'")
+    line = _refused_at_collection(
+        tmp_path, scenario, "--targets", str(targets), "--topology", str(topology)
+    )
+    assert "test_custom: max_failover_time_s = 20 s is below what the fleet can detect" in line
+    assert "every 15 s x threshold 2 = 30 s" in line
+
+
+def test_a_hypothesis_its_targets_contradict_is_bad_input(tmp_path: Path) -> None:
+    scenario = _write_scenario(
+        tmp_path, "fault='stop', hypothesis='One VM stops with no user-visible errors.'"
+    )
+    targets = REPO / "experiments" / "targets.toml"
+    line = _refused_at_collection(tmp_path, scenario, "--targets", str(targets))
+    assert 'test_custom: the hypothesis claims "no user-visible errors"' in line
+    assert "max_error_rate = 0.05 allows errors" in line
+
+
+def test_a_subset_run_still_knows_the_deselected_experiments(tmp_path: Path) -> None:
+    """-k runs one experiment of a file; the targets' sections for the others are not typos."""
+    folder = tmp_path / "game"
+    folder.mkdir()
+    (folder / "test_two.py").write_text(
+        "import pytest\n\n\n"
+        "@pytest.mark.chaos(fault='stop')\ndef test_alpha(game_day):\n    game_day.run()\n\n\n"
+        "@pytest.mark.chaos(fault='deallocate')\ndef test_beta(game_day):\n    game_day.run()\n"
+    )
+    targets = tmp_path / "elsewhere" / "targets.toml"
+    targets.parent.mkdir()
+    targets.write_text(
+        "[defaults]\nmax_error_rate = 0.05\n[experiments.test_beta]\nmax_failover_time_s = 30\n"
+    )
+    cmd = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+           str(folder / "test_two.py"), "-k", "alpha", "--targets", str(targets)]  # fmt: skip
+    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    targets.write_text(targets.read_text() + "[experiments.test_gamma]\nmax_error_rate = 0.1\n")
+    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 4 and "[experiments.test_gamma] names no experiment" in run.stderr
+
+
+def test_on_an_attached_fleet_the_preflight_checks_the_load_balancer(
+    start_emulator, tmp_path: Path
+) -> None:
+    """Attached (as on Azure), the probe is known only once the preflight has read the load
+    balancer: the limit it cannot meet is bad input there, before any fault."""
+    slow = start_emulator(
+        topology="[load_balancer]\nprobe_interval_in_seconds = 15\nprobe_threshold = 2\n",
+        time_scale=0.02,
+    )
+    targets = tmp_path / "targets.toml"
+    targets.write_text("[defaults]\nmax_failover_time_s = 20\nmax_error_rate = 0.05\n")
+    scenario = _write_scenario(tmp_path, "fault='stop', select=Selection(count=1)")
+    summary = tmp_path / "job-summary.md"
+    cmd = _gameday_cmd(slow, tmp_path, scenario, "--targets", str(targets))  # the last wins
+    run = subprocess.run(
+        cmd, cwd=REPO, capture_output=True, text=True, timeout=240, check=False,
+        env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)},
+    )  # fmt: skip
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "max_failover_time_s = 20 s is below what the fleet can detect" in run.stdout
+    assert mutating_calls(slow) == 0
+    assert not (tmp_path / "journal.jsonl").exists()
+    text = summary.read_text()
+    assert "BAD INPUT (refused before its fault), exit 2" in text and "Who to call" in text

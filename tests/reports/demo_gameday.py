@@ -108,3 +108,28 @@ def test_spot_eviction() -> None:
     )
     aa.present_verdict(verdict, scenario=scenario, hypothesis=hypothesis, chart_png=png)
     verdict.check()
+
+
+def test_chaos_studio_shutdown() -> None:
+    """A Chaos Studio run whose fault never landed: every figure within its limit, and still
+    inconclusive — its page says so in its first sentence."""
+    scenario = "A Chaos Studio experiment with the per-VM Shutdown-1.0 fault on one VM."
+    hypothesis = "Chaos Studio takes one VM out; the load balancer takes it out of rotation."
+    aa.describe(title="Chaos Studio shutdown", scenario=scenario, hypothesis=hypothesis)
+    aa.label_experiment(fault="chaos-shutdown", story="Chaos Studio shutdown", zones=["2"])
+    untouched = (tl.VICTIM,)
+    verdict = judge(
+        Targets("test_chaos_studio_shutdown", LIMITS),
+        {**measured(0.0, 0.0), "min_healthy_capacity": 1.0, "error_rate": 0.0},
+        time_scale=TIME_SCALE,
+    ).as_inconclusive(
+        f"fault not exercised: the Chaos Studio execution ended Failed and {tl.VICTIM} was "
+        "never seen leaving running"
+    )
+    png = render_timeline(
+        Timeline.build(tl.requests_frame(victims=()), tl.capacity_frame(victims=()),
+                       tl.events_frame(victims=untouched, fault="chaos-shutdown")),
+        title="test_chaos_studio_shutdown: the fault never landed", clock=Clock(TIME_SCALE),
+    )  # fmt: skip
+    aa.present_verdict(verdict, scenario=scenario, hypothesis=hypothesis, chart_png=png)
+    verdict.check()

@@ -62,6 +62,19 @@ INNER = textwrap.dedent(
 
     def test_harness_error():
         raise RuntimeError("emulator went away")
+
+
+    def test_fault_not_exercised():
+        measured = {"min_healthy_capacity": 1.0, "failover_time_s": 0.0, "error_rate": 0.0}
+        verdict = judge(Targets("test_fault_not_exercised", LIMITS), measured, time_scale=0.02)
+        verdict = verdict.as_inconclusive("fault not exercised: no target VM was seen down")
+        aa.present_verdict(verdict, scenario="Chaos Studio shutdown.", hypothesis="It lands.")
+        verdict.check()
+
+
+    def test_bad_input():
+        pytest.fail("Bad input: test_bad_input: guard refused (spot_only): not Spot",
+                    pytrace=False)
     """
 )
 
@@ -77,7 +90,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
          f"--alluredir={results}", "test_inner.py"],
         cwd=work, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert run.returncode == 1, run.stdout + run.stderr  # one failed, one broken, one error
+    assert run.returncode == 1, run.stdout + run.stderr  # failed, broken and errors
     from reports.allure_attachments import write_results_metadata
 
     write_results_metadata(
@@ -142,7 +155,8 @@ def test_results_metadata_files(results: Path) -> None:
     assert "time\\ scale=0.02\n" in env
     cats = json.loads((results / "categories.json").read_text())
     assert [c["name"] for c in cats] == [
-        "Missed resilience target", "Inconclusive (nothing may pass on it)", "Harness error"
+        "Missed resilience target", "Inconclusive (nothing may pass on it)",
+        "Bad input (nothing touched)", "Harness error",
     ]  # fmt: skip
     assert json.loads((results / "executor.json").read_text())["name"]
 
@@ -166,3 +180,42 @@ def test_categories_sort_the_three_outcomes(results: Path) -> None:
     assert category("Stop one VM") == "Missed resilience target"
     assert category("test_zone_down") == "Inconclusive (nothing may pass on it)"
     assert category("test_harness_error") == "Harness error"
+    assert category("test_fault_not_exercised") == "Inconclusive (nothing may pass on it)"
+    assert category("test_bad_input") == "Bad input (nothing touched)"
+
+
+def test_an_inconclusive_page_opens_with_why_in_one_sentence(results: Path) -> None:
+    """Before the table: "Inconclusive — fault not exercised: …", plainly."""
+    result = load_result(results, "test_fault_not_exercised")
+    assert result["status"] == "broken"
+    description = result["descriptionHtml"]
+    lead = "<b>Inconclusive — fault not exercised: no target VM was seen down.</b>"
+    assert description.index(lead) < description.index("flexchaos-verdict")
+    assert description.lstrip().startswith('<p class="flexchaos-lead"')
+    # the steady-state case and the generic ones read the same way
+    broken = load_result(results, "test_zone_down")["descriptionHtml"]
+    assert "<b>Inconclusive — not judged: baseline capacity 5/6.</b>" in broken
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "sentence"),
+    [
+        ("inconclusive", "steady state did not hold (no fault injected): healthy capacity 5/6 "
+         "is not full", "Inconclusive — steady state did not hold: healthy capacity 5/6 is not "
+         "full; no fault was injected."),
+        ("inconclusive", "not judged: failover_time_s: 2 requests per VM per probe interval",
+         "Inconclusive — not judged: failover_time_s: 2 requests per VM per probe interval."),
+        ("inconclusive", "dry run: the plan was printed; nothing was injected or judged",
+         "Inconclusive — not judged: dry run: the plan was printed; nothing was injected or "
+         "judged."),
+        ("error", "emulator went away", "Harness error — no figure can be trusted: emulator "
+         "went away."),
+    ],
+)  # fmt: skip
+def test_the_verdict_sentence_says_plainly_why(state: str, reason: str, sentence: str) -> None:
+    from reports.allure_attachments import verdict_sentence
+    from reports.targets import Targets
+    from reports.verdict import inconclusive
+
+    verdict = inconclusive(Targets("x", {"max_error_rate": 0.05}), reason, state=state)
+    assert verdict_sentence(verdict) == sentence

@@ -89,6 +89,7 @@ def test_report_end_to_end_with_history_and_trend(
     assert awesome.is_file() and (output / "dashboard" / "index.html").is_file()
     assert not (output / "out").exists()  # emptied first: no nested second copy
     assert sorted(result_ids_by_title(awesome)) == [
+        "Chaos Studio shutdown",
         "Evict a Spot VM",
         "One zone down",
         "Stop one VM",
@@ -96,7 +97,7 @@ def test_report_end_to_end_with_history_and_trend(
     # Allure's own history: one line per generate; our metric trend: one line per experiment
     assert len(history.read_text().splitlines()) == 2
     points = [json.loads(line) for line in trend.read_text().splitlines()]
-    assert len(points) == 6 and len({p["run"] for p in points}) == 2
+    assert len(points) == 8 and len({p["run"] for p in points}) == 2
     zone = [p for p in points if p["experiment"] == "test_zone_down"]
     assert [p["failover_time_s"] for p in zone] == pytest.approx([0.72 * 1.2 / 0.02, 36.0])
     assert (output / "failover-trend.png").read_bytes().startswith(b"\x89PNG")
@@ -107,3 +108,8 @@ def test_report_end_to_end_with_history_and_trend(
     zone_page = next(d for d in decoded if d.get("name") == "One zone down")
     assert "failover and recovery across runs" in json.dumps(zone_page)
     assert "Missed resilience target" in json.dumps(zone_page)  # our category, not Allure's
+    # an inconclusive page says plainly why, in its own category
+    page = next(d for d in decoded if d.get("name") == "Chaos Studio shutdown")
+    unproved = json.dumps(page, ensure_ascii=False)
+    assert "Inconclusive (nothing may pass on it)" in unproved
+    assert "Inconclusive — fault not exercised: the Chaos Studio execution" in unproved

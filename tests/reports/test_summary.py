@@ -57,3 +57,65 @@ def test_overall_result_and_terminal_summary() -> None:
     assert inconclusive_only.rstrip().endswith(
         "game day INCONCLUSIVE (nothing may pass on it), exit 3"
     )  # never "PASSED" while something was not judged
+
+
+ERRORED = inconclusive(
+    Targets("test_deallocate_vm", LIMITS), "emulator went away", state="error"
+)  # fmt: skip
+
+
+def test_the_job_summary_says_the_code_the_run_exits_with_and_who_to_call() -> None:
+    """Bad input without a verdict of its own must not read as the verdicts' "PASSED"."""
+    text = markdown_summary(
+        [PASSED], exit_code=2, problems=["bad input: test_evict: guard refused (spot_only)"]
+    )
+    assert text.startswith("## flexchaos game day: BAD INPUT (refused before its fault), exit 2")
+    assert "**Exit 2: " in text and "Who to call: whoever wrote the game day" in text
+    assert "- bad input: test_evict: guard refused (spot_only)" in text
+    terminal = text_summary([PASSED], exit_code=2, problems=["bad input: test_evict: x"])
+    assert "problem: bad input: test_evict: x" in terminal
+    assert terminal.rstrip().endswith("game day BAD INPUT (refused before its fault), exit 2")
+    assert "Who to call: whoever wrote the game day" in terminal.splitlines()[-2]
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "code", "call"),
+    [
+        ([PASSED], 0, "nobody"),
+        ([PASSED, FAILED], 1, "the owners of the service"),
+        ([PASSED, BROKEN], 3, "the game day's owner"),
+        ([PASSED, FAILED, ERRORED], 4, "the flexchaos maintainers"),
+    ],
+)
+def test_each_code_states_who_to_call(verdicts: list, code: int, call: str) -> None:
+    text = markdown_summary(verdicts)
+    assert f"**Exit {code}: " in text and f"Who to call: {call}" in text
+
+
+def test_inconclusive_and_errored_experiments_are_listed_with_why() -> None:
+    text = markdown_summary([PASSED, BROKEN, ERRORED])
+    assert "| `test_spot_eviction` | ⚠️ inconclusive | baseline error rate 0.2 > 0.01 |" in text
+    assert "| `test_deallocate_vm` | 💥 error | emulator went away |" in text
+    terminal = text_summary([PASSED, BROKEN, ERRORED])
+    assert "test_deallocate_vm  ERROR         emulator went away" in terminal
+    assert terminal.rstrip().endswith("game day ERROR (the harness failed), exit 4")
+
+
+def test_the_hypothesis_as_judged_heads_each_experiment() -> None:
+    from dataclasses import replace
+
+    shown = "One VM down costs little. Judged by: failover time ≤ 30 s, error rate ≤ 5 %."
+    text = markdown_summary([replace(PASSED, hypothesis=shown)])
+    assert f"### `test_stop_vm` — ✅ passed\n\n> {shown}\n" in text
+
+
+def test_the_readme_and_the_reports_page_carry_the_exit_code_table() -> None:
+    from reports.exit_codes import markdown_table
+
+    repo = Path(__file__).resolve().parents[2]
+    table = markdown_table()
+    for doc in ("README.md", "docs/reports.md"):
+        assert table in (repo / doc).read_text(), f"{doc}: paste reports.exit_codes' table"
+    assert [line.split("|")[1].strip() for line in table.splitlines()[2:]] == [
+        "0", "1", "2", "3", "4", "130"
+    ]  # fmt: skip

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
 
 from reports.allure_attachments import VERDICT_JSON_NAME
 from reports.targets import Targets
@@ -13,6 +17,7 @@ from reports.trend import (
     points_for_run,
     read_results_verdicts,
     render_trend,
+    trend_figure,
 )
 from reports.verdict import judge
 
@@ -57,3 +62,31 @@ def test_unreadable_trend_lines_are_skipped(tmp_path: Path) -> None:
     trend = tmp_path / "trend.jsonl"
     trend.write_text('{"old": "format"}\nnot json\n\n')
     assert load_trend(trend) == []
+
+
+def test_never_ended_is_kept_in_the_trend_and_drawn_at_the_top(tmp_path: Path) -> None:
+    """Errors that never stopped are the worst point of a trend, not a missing one."""
+    results = tmp_path / "results"
+    results.mkdir()
+    write_result(results, "test_stop_vm", 1_000, 0.3)
+    write_result(results, "test_zone_down", 2_000, float("inf"))
+    trend = tmp_path / "trend.jsonl"
+    append_trend(trend, points_for_run(read_results_verdicts(results)))
+    lines = [json.loads(line) for line in trend.read_text().splitlines()]
+    zone = next(line for line in lines if line["experiment"] == "test_zone_down")
+    assert zone["failover_time_s"] == "never ended"
+    assert zone["failover_time_wall_s"] == "never ended"
+    assert zone["recovery_time_s"] == 100.0  # the other figures stay numbers
+    loaded = {p.experiment: p for p in load_trend(trend)}
+    assert math.isinf(loaded["test_zone_down"].failover_time_s)
+    assert loaded["test_stop_vm"].failover_time_s == pytest.approx(15.0)
+    for experiment in (None, "test_zone_down"):
+        figure = trend_figure(list(loaded.values()), experiment=experiment)
+        ax = figure.axes[0]
+        [marker] = [c for c in ax.collections if c.get_gid() == "never_ended"]
+        assert marker.get_offsets()[0][1] > ax.get_ylim()[1] * 0.8  # at the top
+        labels = [t.get_text() for t in ax.texts if t.get_gid() == "never_ended_label"]
+        assert labels == [
+            "test_zone_down: never ended" if experiment is None else "failover_time_s: never ended"
+        ]
+        plt.close(figure)

@@ -10,7 +10,6 @@ import pytest
 from flexchaos.errors import Inconclusive, MissedTargets
 from reports.targets import Targets
 from reports.verdict import Verdict, inconclusive, judge
-from reports.verdict_tables import html_table, markdown_table, text_table
 
 TARGETS = Targets(
     "test_stop_vm",
@@ -84,7 +83,7 @@ def test_missing_measurement_is_not_judged_and_never_passes(value: object) -> No
     missing = row(verdict, "max_p95_latency_ms")
     assert missing.measured is None and not missing.passed and not missing.judged
     assert "p95_latency_ms" in missing.reason
-    assert "NOT JUDGED" in text_table(verdict)
+    assert "NOT JUDGED" in verdict.text_table()
     assert "max_p95_latency_ms" in verdict.failure_message()
 
 
@@ -119,7 +118,7 @@ def test_inconclusive_is_distinct_from_failed() -> None:
 
 def test_renderers_agree_and_json_round_trips() -> None:
     verdict = judge(TARGETS, {**GOOD, "error_rate": 0.2}, time_scale=0.02)
-    text, md, page = text_table(verdict), markdown_table(verdict), html_table(verdict)
+    text, md, page = verdict.text_table(), verdict.markdown_table(), verdict.html_table()
     for target in TARGETS.limits:
         assert target in text and target in md and target in page
     assert text.splitlines()[0] == "test_stop_vm: FAILED"
@@ -140,3 +139,28 @@ def test_nan_measurements_serialise_as_null() -> None:
 def test_bad_time_scale_is_refused() -> None:
     with pytest.raises(ValueError, match="time_scale"):
         judge(TARGETS, GOOD, time_scale=0)
+
+
+def test_verdict_json_keeps_never_ended_and_the_hypothesis() -> None:
+    from dataclasses import replace
+
+    verdict = judge(TARGETS, {**GOOD, "failover_time_s": math.inf}, time_scale=0.02)
+    verdict = replace(verdict, hypothesis="A VM goes. Judged by: failover time ≤ 30 s.")
+    assert verdict.measured["failover_time_s"] == math.inf  # never ended, not "missing"
+    data = json.loads(verdict.to_json())
+    assert data["measured"]["failover_time_s"] == "inf"
+    again = Verdict.from_dict(data)
+    assert again.measured["failover_time_s"] == math.inf
+    assert row(again, "max_failover_time_s").measured_text() == "never ended"
+    assert again.hypothesis == verdict.hypothesis
+
+
+def test_an_inconclusive_verdict_never_shows_a_pass() -> None:
+    """Figures within their limits on a fault that was not exercised prove nothing."""
+    verdict = judge(TARGETS, GOOD, time_scale=0.02).as_inconclusive(
+        "fault not exercised: no target VM was seen down"
+    )
+    assert verdict.state == "inconclusive"
+    for table in (verdict.text_table(), verdict.markdown_table(), verdict.html_table()):
+        assert "PASS" not in table and "✅" not in table
+        assert "UNPROVED" in table or "unproved" in table

@@ -20,7 +20,9 @@ from emulator.launcher import RunningEmulator
 from fleet.inventory import Inventory
 from fleet.target import FleetTarget
 from probes.capacity import CapacityProbe
+from probes.measures import Clock
 from probes.metrics import compute_metrics
+from probes.probe_settings import ProbeSettings
 from probes.timeline import Timeline
 from probes.traffic import TrafficProbe
 from tests.waiting import wait_for
@@ -102,7 +104,13 @@ def test_stop_and_start_a_vm_measured_against_truth(slow_probe_emulator: Running
         {"time": inject, "kind": "inject", "fault": "stop", "vm": vm},
         {"time": revert, "kind": "revert", "fault": "stop", "vm": vm},
     ]
-    metrics = compute_metrics(Timeline.build(requests=requests, capacity=samples, events=events))
+    metrics = compute_metrics(
+        Timeline.build(requests=requests, capacity=samples, events=events),
+        probe=ProbeSettings(
+            interval_s=20, threshold=3
+        ),  # the topology's: a 1.2 s wall quiet window
+        clock=Clock(info.time_scale),
+    )
 
     app_down = first_after(truth.truth(kind="app_down", vm=vm), inject)
     assert app_down is not None

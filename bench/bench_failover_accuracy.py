@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from emulator.launcher import EmulatorClient, RunningEmulator  # noqa: E402
 from fleet.target import FleetTarget  # noqa: E402
 from load.runner import LoadPlan, LoadRun  # noqa: E402
+from probes.failover import failover  # noqa: E402
 from probes.metrics import compute_metrics  # noqa: E402
 from probes.timeline import Timeline, load_requests  # noqa: E402
 from probes.traffic import TrafficProbe  # noqa: E402
@@ -192,8 +193,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     failed = ~timeline.requests["ok"]
 
     rows = []
-    for trial, failover in zip(trials, metrics.failovers, strict=True):
+    for trial in trials:
         vm, inject = trial["vm"], trial["inject"]
+        # Each trial is its own fault: its window ends when the VM served again (its revert).
+        measured = failover(timeline.requests, inject, trial["revert"], args.quiet_window).time_s
         accepted = first_truth(truth, "operation_accepted", vm, inject - 0.5, operation="powerOff")
         down = first_truth(truth, "probe_down", vm, inject - 0.001)
         app_down = first_truth(truth, "app_down", vm, inject - 0.001)
@@ -202,7 +205,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         window = (starts >= inject - 1.0) & (starts < trial["end"])
         in_window = int((failed & window).sum())
         to_vm = (timeline.requests["served_by"] == vm) & (starts < inject) & (starts >= inject - 2)
-        measured = failover.time_s
         rows.append(
             {
                 **trial,

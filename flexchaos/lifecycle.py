@@ -32,17 +32,16 @@ from fleet.selection import Selection
 from flexchaos.errors import BadInput, FlexchaosError
 from flexchaos.fleet_spec import Fleet
 from flexchaos.input_checks import check_against_fleet
-from flexchaos.observation import Observation
+from flexchaos.observation import Observation, capacity_tick
 from flexchaos.scenario import Scenario
 from probes.measures import ERROR_RATE
 from probes.metrics import Metrics, compute_metrics
+from probes.probe_settings import ProbeSettings
 from probes.timeline import Timeline
 from reports.targets import Targets
 from reports.verdict import Verdict, VerdictRow, inconclusive, judge
 
-CAPACITY_TICK_PLATFORM_S = 5.0  # one inventory listing per tick; Azure's probe interval
-MIN_CAPACITY_TICK_S = 0.1  # wall: never list faster than this
-TAIL_S = 1.5  # wall seconds of traffic after recovery, so a disruption can be seen to end
+TAIL_S = 1.5  # wall s of traffic after recovery (or 2 quiet windows): a disruption seen to end
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class RunOptions:
 
     work_dir: Path
     journal: Path
-    users: int = 8
+    users: int = 20  # flexchaos.settings.DEFAULT_USERS: sized so the game day is fully judged
     rps_per_user: float = 25.0
     seed: int | None = None
     dry_run: bool = False
@@ -108,6 +107,7 @@ class Experiment:
         self.outcome = Outcome(scenario, work_dir=self.work_dir)
         self._inventory = Inventory(fleet.target)
         self._baseline_count = 0
+        self._probe = ProbeSettings()  # the load balancer's, read at preflight
 
     # -- the lifecycle ---------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -149,7 +149,7 @@ class Experiment:
                     progress.set_phase("recover")
                     self.recover()
             progress.set_phase("tail")
-            self.wait_wall(TAIL_S)
+            self.wait_wall(max(TAIL_S, 2 * self._probe.wall_quiet_window(self.fleet.clock)))
         with self.step("Judge: metrics from the timeline against the targets"):
             self.judge()
         with self.step("Postflight: evidence and drift"):
@@ -172,6 +172,7 @@ class Experiment:
         self.outcome.evidence_before = snapshot(self.fleet.target, inventory=self._inventory)
         self._baseline_count = len(self.outcome.evidence_before["vms"])
         check_against_fleet(self.targets, self.scenario.hypothesis, self.outcome.evidence_before)
+        self._probe = ProbeSettings.from_evidence(self.outcome.evidence_before)
 
     def dry_run(self) -> Outcome:
         """Print the plan and run only the probes for the baseline window; mutate nothing."""
@@ -257,10 +258,10 @@ class Experiment:
             rate = 1.0 - float(window["ok"].astype(bool).mean())
             if rate > self.scenario.abort_error_rate:
                 return f"error rate {rate:.0%} over {self.scenario.abort_error_rate:.0%}"
-        capacity = self._observation.capacity.frame()
-        if not capacity.empty and self._baseline_count:
-            last = capacity[capacity["time"] == capacity["time"].max()]
-            healthy = int(last["healthy"].sum()) / self._baseline_count
+        injection = self.outcome.injection  # only a sample since the fault counts (None: unknown)
+        healthy_vms = self._observation.healthy_since(injection.requested_at if injection else 0)
+        if healthy_vms is not None and self._baseline_count:
+            healthy = healthy_vms / self._baseline_count
             if healthy < self.scenario.abort_capacity_floor:
                 return (
                     f"healthy capacity {healthy:.0%} under the floor "
@@ -282,14 +283,13 @@ class Experiment:
         if self.outcome.injection is None:
             return
         deadline = time.monotonic() + self.fleet.wall(self.scenario.recovery_limit_s)
-        capacity = self._observation.capacity
         while time.monotonic() < deadline:
-            # Through the capacity probe, so the sample that shows recovery is in the timeline
-            # (the recovery metric reads the timeline, whatever the probe's own tick).
-            capacity.sample()
-            frame = capacity.frame()
-            last = frame[frame["time"] == frame["time"].max()] if not frame.empty else frame
-            if not last.empty and int(last["healthy"].sum()) >= self._baseline_count:
+            # Through the capacity probe, so the sample that shows recovery is in the timeline;
+            # only one taken now counts (a failed listing leaves an older one, maybe pre-fault).
+            asked = time.time()
+            self._observation.capacity.sample()
+            healthy = self._observation.healthy_since(asked)
+            if healthy is not None and healthy >= self._baseline_count:
                 self.event("recovered")
                 return
             time.sleep(self._observation.tick_s)
@@ -307,18 +307,18 @@ class Experiment:
         timeline.write(self.work_dir / "timeline")
         # Measured even when broken: the chart and the probes' diagnostics explain the verdict.
         metrics = compute_metrics(
-            timeline,
-            baseline_instances=self._baseline_count,
-            platform_heals=self.scenario.platform_heals,
+            timeline, probe=self._probe, clock=self.fleet.clock,
+            baseline_instances=self._baseline_count, platform_heals=self.scenario.platform_heals,
             diagnostics=self._observation.diagnostics(),
-        )
+        )  # fmt: skip
         self.outcome.metrics = metrics
         if self.outcome.verdict is not None:  # steady state broken: nothing to judge
             return
         proof = self.outcome.proof = self.prove()
         landed = "fault landed" if proof.proved else "fault NOT shown to have landed"
         self.write(f"  [{self.scenario.name}] {landed}: {proof.evidence}")
-        verdict = judge(self.targets, metrics.as_measurements(), time_scale=self.fleet.time_scale)
+        verdict = judge(self.targets, metrics.as_measurements(), time_scale=self.fleet.time_scale,
+                        not_judged=metrics.not_judged, details=metrics.details())  # fmt: skip
         if self.outcome.aborted:  # a safety stop: the hypothesis was not tested for its hold
             verdict = verdict.with_failed_row(
                 VerdictRow(
@@ -352,7 +352,7 @@ class Experiment:
             name=self.scenario.name,
             lb_url=self.fleet.lb_url,
             target=self.fleet.target,
-            capacity_tick_s=max(MIN_CAPACITY_TICK_S, self.fleet.wall(CAPACITY_TICK_PLATFORM_S)),
+            capacity_tick_s=capacity_tick(self._probe.wall_interval(self.fleet.clock)),
             users=self.options.users,
             rps_per_user=self.options.rps_per_user,
             max_run_time_s=self.fleet.wall(budget),

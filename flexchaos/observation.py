@@ -5,6 +5,7 @@ started together, stopped together, merged into a timeline.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -25,6 +26,11 @@ from probes.timeline import Timeline, load_requests
 from probes.traffic import TrafficProbe
 
 PROBE_RATE_HZ = 50.0
+# Three inventory listings per load-balancer probe interval: capacity is judged only with a
+# sample at least once per interval (probes/evidence.py), and one failed listing must not break
+# that. Never faster than MIN_CAPACITY_TICK_S wall (at the emulator's 0.05, 5 s → 83 ms).
+CAPACITY_TICKS_PER_PROBE_INTERVAL = 3
+MIN_CAPACITY_TICK_S = 0.05
 LOCUST_SLACK_S = 60.0  # wall seconds Locust may run past the experiment's own budget
 FIRST_REQUEST_TIMEOUT_S = 60.0
 # The routing probe reads the load balancer's per-backend health once a platform second (never
@@ -104,6 +110,13 @@ class Observation:
 
     def __enter__(self) -> Observation:
         with ExitStack() as stack:
+            # The samplers keep a schedule of a fraction of a probe interval (83 ms wall on the
+            # emulator), and a full garbage collection over the process's long-lived objects
+            # (pandas, the Azure SDK: ~1M) stalls every thread for 100-250 ms: a gap in the
+            # samples, which leaves a figure not judged. Frozen, they are no longer scanned.
+            gc.collect()
+            gc.freeze()
+            stack.callback(gc.unfreeze)
             self.load.start()
             stack.callback(self._stop_load)
             self.load.wait_for_first_requests(timeout=FIRST_REQUEST_TIMEOUT_S)
@@ -130,6 +143,15 @@ class Observation:
         frames = [load_requests(self.load.request_logs()), self.traffic.frame()]
         present = [f for f in frames if not f.empty]
         return pd.concat(present, ignore_index=True) if present else frames[1]
+
+    def healthy_since(self, since: float) -> int | None:
+        """Healthy instances in the latest capacity sample if it was taken at/after `since`;
+        None (unknown — never healthy) when none was: a failed listing leaves only an older
+        sample, which may predate the fault."""
+        frame = self.capacity.frame()
+        if frame.empty or float(frame["time"].max()) < since:
+            return None
+        return int(frame.loc[frame["time"] == frame["time"].max(), "healthy"].sum())
 
     def diagnostics(self) -> Diagnostics:
         """The probes' and Locust's account of the run: failed listings, skipped and late ticks,
@@ -176,3 +198,8 @@ class Observation:
 
 def _text(value: object) -> str | None:
     return None if value is None or pd.isna(value) else str(value)  # type: ignore[arg-type]
+
+
+def capacity_tick(probe_interval_wall_s: float) -> float:
+    """Wall seconds between capacity listings for a load-balancer probe interval (wall)."""
+    return max(MIN_CAPACITY_TICK_S, probe_interval_wall_s / CAPACITY_TICKS_PER_PROBE_INTERVAL)

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from flexchaos.workdir import WorkDir
-from reports.exit_codes import BAD_INPUT, FAILED, PASSED
+from reports.exit_codes import BAD_INPUT, FAILED, PASSED, overall_exit_code
 from reports.exit_codes import INTERRUPTED as INTERRUPTED_EXIT
 from reports.targets import Targets
-from reports.verdict import Verdict, inconclusive, overall_exit_code
+from reports.verdict import Verdict, inconclusive
 
 __all__ = ["BAD_INPUT", "INTERRUPTED_EXIT", "RunResult", "read_exit_code", "read_problems"]
 
@@ -65,7 +65,7 @@ class RunResult:
             return BAD_INPUT
         if not self.verdicts:  # no experiment ran (e.g. only the design review)
             return FAILED if self.other_failures else PASSED
-        code = overall_exit_code(self.verdicts)
+        code = overall_exit_code(v.state for v in self.verdicts)
         return FAILED if code == PASSED and self.other_failures else code
 
     @property

@@ -18,6 +18,15 @@ from flexchaos.fleet_spec import FLEET_OPTIONS, FleetSpec
 from flexchaos.options import Option, add_to_pytest, from_pytest, switch, text
 from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
 
+# The default load is sized so that the default game day is fully judged: failover is judged only
+# with at least 15 new flows per target VM per load-balancer probe interval during the fault
+# (probes/evidence.py). Default fleet: 6 VMs, a 5 s probe, the emulator at time scale 0.05, so
+# one interval is 0.25 s wall and the fleet needs 15 × 6 / 0.25 = 360 requests/s. 20 users at
+# 25 requests/s each (lifecycle.RunOptions.rps_per_user) measured ~480 requests/s here, plus the
+# 50 Hz traffic probe: ~530 requests/s, ~22 flows per VM per interval — room for a busy machine.
+# On Azure (time scale 1) the same interval is 5 s wall, so far fewer users would do.
+DEFAULT_USERS = 20
+
 RUN_OPTIONS: tuple[Option, ...] = (
     Option("targets", "resilience targets file", "experiments/targets.toml", metavar="FILE"),
     Option(
@@ -26,7 +35,9 @@ RUN_OPTIONS: tuple[Option, ...] = (
         False,
         switch=True,
     ),
-    Option("users", "Locust users driving traffic", 8, metavar="N"),
+    Option(
+        "users", "Locust users driving traffic (25 requests/s each)", DEFAULT_USERS, metavar="N"
+    ),
     Option("seed", "seed for random VM selection (recorded in the report)", metavar="N"),
     Option(
         "journal",

@@ -1,9 +1,20 @@
 """Failover from the requests alone: failed requests grouped into disruptions, and the time from
-an injection to the end of the disruption that follows it (docs/design.md, "Measurements").
+the injection to the end of the last disruption the fault caused (docs/design.md,
+"Measurements").
 
-A disruption is a run of failed requests with no quiet window inside it; it has ended only when
-traffic was seen for a quiet window after its last failure, since no traffic is no evidence that
-the errors stopped.
+Defined so that it cannot hide a disruption:
+- only failures that *started* at or after the injection count: a request already in flight
+  when the fault was injected says nothing about how the fleet handled the fault;
+- a disruption is a run of failed requests with no quiet window inside it, and the quiet window
+  is the load balancer's own mark-down time (probe interval × threshold, `ProbeSettings`): no
+  shorter stretch without failures proves the balancer stopped sending flows to a dead backend;
+- the figure runs to the end of the **last** disruption that began within hold and recovery,
+  not the first: one stray early failure must not set it while the real disruption comes later
+  (a broken health extension's errors come when repairs replace the VM, minutes later);
+- a fault injected in waves (several VMs, several calls) is one fault, timed from its first
+  injection.
+A disruption has ended only when traffic was seen for a quiet window after its last failure: no
+traffic is no evidence that the errors stopped.
 """
 
 from __future__ import annotations
@@ -27,21 +38,23 @@ class Disruption:
 
 @dataclass(frozen=True)
 class Failover:
-    """Failover after one injection: injection → last failed request of the disruption after it."""
+    """The fault's failover: its first injection → the last failure of the last disruption
+    that began within the fault window (hold and recovery)."""
 
     injection: float
     time_s: float | None  # None: no traffic after the injection; inf: errors never stopped
-    disruption: Disruption | None
+    disruption: Disruption | None  # the last one counted
     traffic_after: bool
+    counted: int = 0  # disruptions within the fault window (every one is in Metrics.disruptions)
 
 
 def disruptions(requests: pd.DataFrame, since: float, quiet_window_s: float) -> list[Disruption]:
-    """Failed requests ending at/after `since`, grouped: a gap ≥ quiet window closes a group.
+    """Failed requests that started at/after `since`, grouped: a gap ≥ quiet window between
+    failure starts closes a group.
 
     A group has ended only if some request started at least a quiet window after its last
     failure (no traffic is no evidence that the errors stopped)."""
-    ends = requests["start"] + requests["latency_ms"] / 1000
-    failed = requests[(~requests["ok"]) & (ends >= since)].sort_values("start")
+    failed = requests[(~requests["ok"]) & (requests["start"] >= since)].sort_values("start")
     if failed.empty:
         return []
     last_start = float(requests["start"].max())
@@ -65,18 +78,19 @@ def disruptions(requests: pd.DataFrame, since: float, quiet_window_s: float) -> 
     return groups
 
 
-def failover_after(
-    requests: pd.DataFrame, injection: float, until: float, quiet_window_s: float
+def failover(
+    requests: pd.DataFrame, injection: float, window_end: float, quiet_window_s: float
 ) -> Failover:
-    """From `injection` to the last failure of the first disruption that follows it (and starts
-    before `until`, the next injection); 0 when requests were made and none failed."""
-    ends = requests["start"] + requests["latency_ms"] / 1000
-    after = requests[(ends >= injection) & (requests["start"] < until)]
-    if after.empty:
+    """From `injection` to the last failure of the last disruption that began by `window_end`
+    (healthy capacity back, or the end of the observation); 0 when requests were made and none
+    failed (whether they were enough to see a failure is the evidence's call, not this one's)."""
+    if requests.empty or not bool((requests["start"] >= injection).any()):
         return Failover(injection, None, None, traffic_after=False)
-    groups = [d for d in disruptions(after, injection, quiet_window_s) if d.first_failure < until]
-    if not groups:
+    counted = [
+        d for d in disruptions(requests, injection, quiet_window_s) if d.first_failure <= window_end
+    ]
+    if not counted:
         return Failover(injection, 0.0, None, traffic_after=True)
-    first = groups[0]
-    value = max(0.0, first.last_failure - injection) if first.ended else math.inf
-    return Failover(injection, value, first, traffic_after=True)
+    last = counted[-1]
+    value = last.last_failure - injection if last.ended else math.inf
+    return Failover(injection, value, last, traffic_after=True, counted=len(counted))

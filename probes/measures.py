@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 Bound = Literal["min", "max"]
+WHOLE_RUN = "overall"  # `Measure.in_phase(WHOLE_RUN)`: the figure over the whole run
+IN_FAULT_WINDOW = ", in the fault window"  # the scope of the request figures that are targets
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,13 @@ class Measure:
         return clock.platform(value) if self.platform_time else value
 
     def in_phase(self, phase: str) -> Measure:
-        """The same figure over one phase of the run (e.g. `error_rate_fault`); never a target."""
+        """The same figure over one phase of the run (e.g. `error_rate_fault`), or over the whole
+        run (`WHOLE_RUN`: e.g. `error_rate_overall`); never a target."""
+        scope = "over the whole run" if phase == WHOLE_RUN else f"{phase} phase"
         return replace(
             self,
             name=f"{self.name}_{phase}",
-            description=f"{self.description}, {phase} phase",
+            description=f"{self.description.removesuffix(IN_FAULT_WINDOW)}, {scope}",
             bound=None,
             target=None,
         )
@@ -100,7 +104,7 @@ HEALTHY_CAPACITY = Measure(
 )  # fmt: skip
 FAILOVER_TIME = Measure(
     "failover_time_s", "s",
-    "injection to the last failed request of the first disruption after it",
+    "injection to the last failed request of the last disruption within hold and recovery",
     platform_time=True, bound="max", target="max_failover_time_s",
 )  # fmt: skip
 STATE_TIME = Measure(
@@ -115,18 +119,25 @@ DETECTION_TIME = Measure(
     "(the slowest target VM)",
     platform_time=True, bound="max", target="max_detection_time_s",
 )  # fmt: skip
+# The request figures are judged on the fault window (injection → healthy capacity back, or the
+# end of the observation): over the whole run, a fault's errors are diluted by the healthy
+# minutes around it. `in_phase(WHOLE_RUN)` names the whole-run figures, which are no target.
 ERROR_RATE = Measure(
-    "error_rate", "", "failed ÷ total requests (Locust and probe)",
+    "error_rate", "", "failed ÷ total requests (Locust and probe)" + IN_FAULT_WINDOW,
     high=1.0, bound="max", target="max_error_rate",
 )  # fmt: skip
-P50_LATENCY = Measure("p50_latency_ms", "ms", "median request latency, failed requests included")
+P50_LATENCY = Measure(
+    "p50_latency_ms", "ms", "median request latency, failed requests included" + IN_FAULT_WINDOW
+)
 P95_LATENCY = Measure(
-    "p95_latency_ms", "ms", "95th percentile of request latency, failed requests included",
+    "p95_latency_ms", "ms",
+    "95th percentile of request latency, failed requests included" + IN_FAULT_WINDOW,
     bound="max", target="max_p95_latency_ms",
 )  # fmt: skip
 P99_LATENCY = Measure(
-    "p99_latency_ms", "ms", "99th percentile of request latency, failed requests included"
-)
+    "p99_latency_ms", "ms",
+    "99th percentile of request latency, failed requests included" + IN_FAULT_WINDOW,
+)  # fmt: skip
 LATENCY: dict[int, Measure] = {50: P50_LATENCY, 95: P95_LATENCY, 99: P99_LATENCY}
 RECOVERY_TIME = Measure(
     "recovery_time_s", "s",

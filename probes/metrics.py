@@ -3,9 +3,17 @@
 Every figure carries the sampling resolution it rests on: per request for failover time, error
 rates and latency (exact event times, bounded by how often requests were made), the capacity
 probe's tick for healthy capacity and recovery time, the trailing window for serving capacity —
-and the probes' own diagnostics (failed listings, skipped or late ticks, Locust's exit) when
-the run passes them in. Figures are named by `probes.measures`; durations are wall seconds,
-converted to platform seconds only through a `probes.measures.Clock`.
+and the evidence under it (`probes.evidence`: capacity samples and their largest gap, new flows
+per target VM per probe interval, Locust's exit and totals). A figure whose evidence has a gap
+is listed in `Metrics.not_judged`, which the verdict must honour. Figures are named by
+`probes.measures`; durations are wall seconds, converted to platform seconds only through a
+`probes.measures.Clock`; the load balancer's probe settings (`probes.probe_settings`) set the
+quiet window that ends a disruption and the probe interval the evidence is held to.
+
+The request figures that are targets (error rate, latency) cover the **fault window**: the
+first injection until healthy capacity is back at baseline, or the end of the observation when
+it never came back. Over the whole run (`..._overall`) a fault's errors are diluted by the
+healthy minutes around it.
 
 Conventions in `as_measurements()`: None = could not be measured (no traffic, no fault, no
 capacity samples); math.inf = measured and never ended (errors never stopped, capacity never
@@ -21,8 +29,14 @@ import numpy as np
 import pandas as pd
 
 from flexchaos.errors import FlexchaosError
+from probes.capacity_curves import (
+    baseline_instance_count,
+    healthy_capacity_curve,
+    serving_capacity_curve,
+)
 from probes.diagnostics import Diagnostics
-from probes.failover import Disruption, Failover, disruptions, failover_after
+from probes.evidence import Evidence, FaultWindow, fault_window, gather
+from probes.failover import Disruption, Failover, disruptions, failover
 from probes.measures import (
     ERROR_RATE,
     FAILOVER_TIME,
@@ -30,16 +44,16 @@ from probes.measures import (
     LATENCY,
     RECOVERY_TIME,
     SERVING_CAPACITY,
+    WHOLE_RUN,
     Clock,
     Measure,
 )
 from probes.phases import FailoverPhases, compute_phases, phase_values
+from probes.probe_settings import ProbeSettings
+from probes.request_stats import PhaseStats, failed_text, phase_stats, request_values
 from probes.timeline import PHASES, Timeline
 
-DEFAULT_QUIET_WINDOW_S = 1.0
 DEFAULT_SERVING_WINDOW_S = 1.0
-PERCENTILES = tuple(LATENCY)  # 50, 95, 99
-QUIET_WINDOW_MARGIN = 5  # a quiet window should hold several requests to any one instance
 
 
 @dataclass(frozen=True)
@@ -67,15 +81,6 @@ class Recovery:
 
 
 @dataclass(frozen=True)
-class PhaseStats:
-    name: str
-    requests: int
-    failures: int
-    error_rate: float | None
-    latency_ms: dict[int, float | None]
-
-
-@dataclass(frozen=True)
 class Metrics:
     """Typed results; as_measurements() flattens them to the names of `probes.measures`."""
 
@@ -84,9 +89,9 @@ class Metrics:
     min_healthy_capacity: float | None
     serving_capacity: pd.DataFrame  # time, serving, capacity
     min_serving_capacity: float | None
-    failovers: list[Failover]
+    failovers: list[Failover]  # one per fault (a fault injected in waves is one)
     failover_time_s: float | None
-    disruptions: list[Disruption]
+    disruptions: list[Disruption]  # every disruption from the injection on
     recovery: Recovery | None
     recovery_time_s: float | None
     overall: PhaseStats
@@ -94,24 +99,35 @@ class Metrics:
     resolutions: dict[str, Resolution] = field(default_factory=dict)  # measure name → resolution
     diagnostics: Diagnostics | None = None  # the probes' own account, when the run gave it
     failover_phases: FailoverPhases | None = None  # call accepted → … → capacity back, per VM
+    fault_window: FaultWindow | None = None
+    fault: PhaseStats | None = None  # the requests of the fault window
+    evidence: Evidence | None = None
+    quiet_window_s: float | None = None  # wall: what ends a disruption
 
     @property
     def recovered(self) -> bool | None:
         return None if self.recovery is None else self.recovery.recovered
 
+    @property
+    def not_judged(self) -> dict[str, str]:
+        """Measure name → why its evidence has a gap: `judge(..., not_judged=...)`."""
+        return {} if self.evidence is None else self.evidence.not_judged()
+
     def by_measure(self) -> dict[Measure, float | None]:
-        """Each measure with its value in wall seconds (per phase: `Measure.in_phase`)."""
+        """Each measure with its value in wall seconds (the request figures over the fault
+        window; whole-run and per-phase ones: `Measure.in_phase`)."""
         out: dict[Measure, float | None] = {
             HEALTHY_CAPACITY: self.min_healthy_capacity,
             FAILOVER_TIME: self.failover_time_s,
             RECOVERY_TIME: self.recovery_time_s,
             SERVING_CAPACITY: self.min_serving_capacity,
-            **_request_values(self.overall),
+            **request_values(self.fault),
             **phase_values(self.failover_phases),
         }
+        out.update({m.in_phase(WHOLE_RUN): v for m, v in request_values(self.overall).items()})
         for name in PHASES:
             stats = self.phases.get(name)
-            out.update({m.in_phase(name): v for m, v in _request_values(stats).items()})
+            out.update({m.in_phase(name): v for m, v in request_values(stats).items()})
         return out
 
     def as_measurements(self, clock: Clock | None = None) -> dict[str, float | None]:
@@ -122,20 +138,34 @@ class Metrics:
             for m, v in self.by_measure().items()
         }
 
+    def details(self) -> dict[str, str]:
+        """Measure name → the measurement in words, where the number alone could mislead: the
+        error rate as counts (a rate never rounds 4 failures to 0), the failover as which of how
+        many disruptions set it (`judge(..., details=...)`)."""
+        out: dict[str, str] = {}
+        if self.fault is not None and self.fault.requests:
+            out[ERROR_RATE.name] = failed_text(self.fault.failures, self.fault.requests)
+        if self.failovers and self.failovers[0].time_s is not None:
+            first = self.failovers[0]
+            if first.counted:
+                out[FAILOVER_TIME.name] = (
+                    "1 disruption" if first.counted == 1
+                    else f"end of the last of {first.counted} disruptions"
+                )  # fmt: skip
+            else:
+                out[FAILOVER_TIME.name] = "no request failed in the fault window"
+        return out
+
     def resolution_notes(self) -> dict[str, str]:
-        """What each figure rests on, then the probes' diagnostics (the report attaches both)."""
+        """What each figure rests on, the evidence behind it and what leaves it not judged, then
+        the probes' diagnostics (the report attaches them)."""
         notes = {name: r.describe() for name, r in self.resolutions.items()}
+        notes.update({f"{name}: NOT JUDGED": why for name, why in self.not_judged.items()})
+        if self.evidence is not None:
+            notes.update(self.evidence.notes())
         if self.diagnostics is not None:
             notes.update({f"diagnostics: {k}": v for k, v in self.diagnostics.notes().items()})
         return notes
-
-
-def _request_values(stats: PhaseStats | None) -> dict[Measure, float | None]:
-    """The request figures of one phase (or overall): error rate and latency percentiles."""
-    return {
-        ERROR_RATE: None if stats is None else stats.error_rate,
-        **{m: None if stats is None else stats.latency_ms[p] for p, m in LATENCY.items()},
-    }
 
 
 # -- capacity --------------------------------------------------------------------------------
@@ -144,84 +174,6 @@ def _median_step(times: pd.Series) -> float | None:
     return float(np.median(steps)) if len(steps) else None
 
 
-def baseline_instance_count(timeline: Timeline) -> int | None:
-    """Instances in the last capacity tick before the first injection (the first tick if none)."""
-    capacity = timeline.capacity
-    if capacity.empty:
-        return None
-    inject = min(timeline.injections(), default=None)
-    ticks = capacity["time"]
-    before = ticks[ticks < inject] if inject is not None else ticks.iloc[:0]
-    tick = before.max() if not before.empty else ticks.min()
-    return int(capacity.loc[ticks == tick, "instance"].nunique())
-
-
-def healthy_capacity_curve(timeline: Timeline, baseline: int | None) -> pd.DataFrame:
-    """Per tick: instances running and healthy, instances listed, and healthy ÷ baseline."""
-    capacity = timeline.capacity
-    if capacity.empty or not baseline:
-        return pd.DataFrame({"time": [], "healthy": [], "total": [], "capacity": []})
-    up = capacity.assign(up=capacity["running"] & capacity["healthy"])
-    curve = up.groupby("time", sort=True).agg(healthy=("up", "sum"), total=("instance", "nunique"))
-    curve = curve.reset_index()
-    curve["capacity"] = curve["healthy"] / baseline
-    return curve
-
-
-def serving_capacity_curve(
-    timeline: Timeline, window_s: float, denominator: int | None
-) -> pd.DataFrame:
-    """Distinct instances answering successfully in the trailing window, from traffic alone.
-
-    Evaluated every window/4, only for windows inside a stretch of continuous traffic (no gap
-    over half a window): a window without requests is no evidence, and is skipped rather than
-    counted as zero."""
-    requests = timeline.requests
-    empty = pd.DataFrame({"time": [], "serving": [], "capacity": []})
-    if requests.empty:
-        return empty
-    starts = requests["start"].to_numpy(dtype=float)
-    ok = requests["ok"].to_numpy(dtype=bool)
-    served = requests["served_by"].fillna("").to_numpy(dtype=str)
-    first, last = float(starts.min()), float(starts.max())
-    if denominator is None:
-        base_end = min(timeline.injections(), default=math.inf)
-        denominator = len(set(served[ok & (starts < base_end) & (served != "")])) or None
-    if denominator is None:
-        return empty
-    step = window_s / 4
-    grid = (
-        first
-        + window_s
-        + step * np.arange(max(0, math.floor((last - first - window_s) / step + 0.5)) + 1)
-    )
-    if grid.size == 0 or grid[0] > last + step / 2:
-        return empty
-
-    def in_window(times: np.ndarray) -> np.ndarray:
-        """How many of the sorted `times` fall in (t - window, t] for each grid time t."""
-        return np.searchsorted(times, grid, side="right") - np.searchsorted(
-            times, grid - window_s, side="right"
-        )
-
-    # Traffic observed continuously: runs of requests with gaps under half a window. A window
-    # counts only if it lies inside one run (after a gap, wait a full window again).
-    ordered = np.sort(starts)
-    breaks = np.flatnonzero(np.diff(ordered) > window_s / 2)
-    run_starts = np.concatenate(([ordered[0]], ordered[breaks + 1]))
-    run_ends = np.concatenate((ordered[breaks], [ordered[-1]]))
-    run = np.searchsorted(run_starts, grid, side="right") - 1
-    seen = (run >= 0) & (grid - window_s >= run_starts[run] - 1e-9)
-    seen &= grid <= run_ends[run] + step / 2
-    serving = np.zeros(grid.size, dtype=int)
-    good = ok & (served != "")
-    for name in set(served[good]):
-        serving += in_window(np.sort(starts[good & (served == name)])) > 0
-    curve = pd.DataFrame({"time": grid, "serving": serving, "capacity": serving / denominator})
-    return curve[seen].reset_index(drop=True)
-
-
-# -- recovery --------------------------------------------------------------------------------
 def recovery_from(curve: pd.DataFrame, start: float, start_kind: str) -> Recovery:
     """First tick at/after `start` from which healthy capacity stays at baseline (≥ 1.0)."""
     ticks = curve[curve["time"] >= start]
@@ -237,53 +189,39 @@ def recovery_from(curve: pd.DataFrame, start: float, start_kind: str) -> Recover
     return Recovery(start, start_kind, at, at - start, recovered=True)
 
 
-# -- errors and latency ----------------------------------------------------------------------
-def phase_stats(name: str, requests: pd.DataFrame) -> PhaseStats:
-    total = len(requests)
-    failures = int((~requests["ok"]).sum()) if total else 0
-    latency = requests["latency_ms"].to_numpy(dtype=float)
-    return PhaseStats(
-        name=name,
-        requests=total,
-        failures=failures,
-        error_rate=failures / total if total else None,
-        latency_ms={p: float(np.percentile(latency, p)) if total else None for p in PERCENTILES},
-    )
-
-
 def compute_metrics(
     timeline: Timeline,
     *,
-    quiet_window_s: float = DEFAULT_QUIET_WINDOW_S,
+    probe: ProbeSettings | None = None,
+    clock: Clock | None = None,
+    quiet_window_s: float | None = None,
     serving_window_s: float = DEFAULT_SERVING_WINDOW_S,
     baseline_instances: int | None = None,
     platform_heals: bool | None = None,
     diagnostics: Diagnostics | None = None,
 ) -> Metrics:
-    """All measurements of one timeline.
+    """All measurements of one timeline, and the evidence behind them.
 
+    probe: the load balancer's probe settings (default: Azure's, 5 s × 1); clock: the wall ↔
+    platform conversion (default: Azure's, 1.0). The quiet window that ends a disruption is
+    probe interval × threshold in wall seconds, unless `quiet_window_s` (wall) overrides it.
     baseline_instances: instances at baseline; default, from the last capacity tick before the
     first injection. platform_heals: measure recovery from the injection rather than the
     revert; default, when the timeline has no revert event. diagnostics: the probes' account of
-    the run (`Observation.diagnostics()`), noted beside the figures it weakens."""
-    if quiet_window_s <= 0 or serving_window_s <= 0:
+    the run (`Observation.diagnostics()`): failed listings count as capacity gaps, and Locust's
+    exit and totals decide whether the request figures rest on its traffic."""
+    clock = clock or Clock()
+    probe = probe or ProbeSettings()
+    quiet = probe.wall_quiet_window(clock) if quiet_window_s is None else quiet_window_s
+    if quiet <= 0 or serving_window_s <= 0:
         raise FlexchaosError("quiet_window_s and serving_window_s must be > 0 seconds")
     requests = timeline.requests
     baseline = baseline_instances or baseline_instance_count(timeline)
     healthy = healthy_capacity_curve(timeline, baseline)
     serving = serving_capacity_curve(timeline, serving_window_s, baseline)
 
-    injections = sorted(timeline.injections())
-    bounds = [*injections[1:], math.inf] if injections else []
-    failovers = [
-        failover_after(requests, inj, nxt, quiet_window_s)
-        for inj, nxt in zip(injections, bounds, strict=True)
-    ]
-    measured = [f.time_s for f in failovers if f.time_s is not None]
-    failover_time = max(measured) if measured else None
-    all_disruptions = disruptions(requests, min(injections), quiet_window_s) if injections else []
-
     recovery: Recovery | None = None
+    injections = sorted(timeline.injections())
     revert = timeline.first_event("revert", "reverted")
     heals = platform_heals if platform_heals is not None else revert is None
     start, kind = (injections[0], "inject") if heals and injections else (revert, "revert")
@@ -291,10 +229,24 @@ def compute_metrics(
         given_up = timeline.first_event("not_recovered")  # the recovery limit passed here
         watched = healthy if given_up is None else healthy[healthy["time"] <= given_up]
         recovery = recovery_from(watched, start, kind)
+    # Healthy capacity back, and never before the hold ended (the lifecycle's `recovered`
+    # event comes after it): a fault that never dented capacity still covers its hold.
+    back = recovery.recovered_at if recovery is not None else None
+    if recovery is None or recovery.recovered:
+        back = max(
+            (t for t in (back, timeline.first_event("recovered")) if t is not None), default=None
+        )
+    window = fault_window(timeline, back)
 
+    # One fault, however many waves: from its first injection to the end of its last disruption.
+    failovers = [failover(requests, window.start, window.end, quiet)] if window is not None else []
+    failover_time = failovers[0].time_s if failovers else None
+    all_disruptions = disruptions(requests, window.start, quiet) if window is not None else []
+
+    counted = failovers[0].disruption if failovers else None  # the last one that counts
     failover_phases = compute_phases(
         timeline,
-        last_failure=all_disruptions[-1].last_failure if all_disruptions else None,
+        last_failure=counted.last_failure if counted is not None else None,
         capacity_back=None if recovery is None else recovery.recovered_at,
     )
     labels = timeline.phase_labels(requests["start"])
@@ -302,16 +254,27 @@ def compute_metrics(
         p.name: phase_stats(p.name, requests[(labels == p.name).fillna(False)])
         for p in timeline.phases()
     }
+    fault = None
+    if window is not None:
+        in_window = (requests["start"] >= window.start) & (requests["start"] <= window.end)
+        fault = phase_stats("fault window", requests[in_window])
+    evidence = gather(
+        timeline, window, clock=clock, probe=probe, baseline_instances=baseline,
+        diagnostics=diagnostics,
+    )  # fmt: skip
     n = len(requests)
     request_gap = _median_step(requests["start"]) if n > 1 else None
     traffic_caveat = diagnostics.traffic_caveat() if diagnostics is not None else ""
     capacity_caveat = diagnostics.capacity_caveat() if diagnostics is not None else ""
+    scope = (
+        f"{fault.requests} requests in the fault window of {n}" if fault is not None
+        else f"{n} requests"
+    )  # fmt: skip
     per_request = Resolution(
         "per request",
         None,
         _joined(
-            f"{n} requests, median gap {request_gap * 1000:.1f} ms" if request_gap
-            else f"{n} requests",
+            f"{scope}, median gap {request_gap * 1000:.1f} ms" if request_gap else scope,
             traffic_caveat,
         ),
     )  # fmt: skip
@@ -319,18 +282,12 @@ def compute_metrics(
     capacity_res = Resolution(
         "capacity probe tick", tick, _joined(f"{healthy.shape[0]} ticks", capacity_caveat)
     )
+    counted = failovers[0].counted if failovers else 0
     failover_note = (
-        f"failures grouped with a {quiet_window_s:g} s quiet window; "
+        f"failures grouped with a {quiet:g} s wall quiet window ({probe.describe()}); "
+        f"{counted} disruption(s) in the fault window, the figure ends at the last; "
         "the step is the median gap between requests"
     )
-    if request_gap and baseline:
-        per_instance_gap = request_gap * baseline  # new flows to one instance, on average
-        if quiet_window_s < QUIET_WINDOW_MARGIN * per_instance_gap:
-            failover_note += (
-                f"; WARNING: the quiet window is under {QUIET_WINDOW_MARGIN}x the mean gap "
-                f"between requests to one instance ({per_instance_gap * 1000:.0f} ms), so one "
-                "disruption may be split and the failover time under-measured"
-            )
     resolutions = {
         FAILOVER_TIME.name: Resolution(
             "per request", request_gap, _joined(failover_note, traffic_caveat)
@@ -357,11 +314,15 @@ def compute_metrics(
         disruptions=all_disruptions,
         recovery=recovery,
         recovery_time_s=None if recovery is None else recovery.time_s,
-        overall=phase_stats("overall", requests),
+        overall=phase_stats(WHOLE_RUN, requests),
         phases=phases,
         resolutions=resolutions,
         diagnostics=diagnostics,
         failover_phases=failover_phases,
+        fault_window=window,
+        fault=fault,
+        evidence=evidence,
+        quiet_window_s=quiet,
     )
 
 

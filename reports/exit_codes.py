@@ -8,6 +8,7 @@ the job summary's headline and "who to call" line come from it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -88,3 +89,17 @@ def markdown_table() -> str:
     for m in MEANINGS.values():
         rows.append(f"| {m.code} | {m.headline} | {m.meaning} | {m.call} |")
     return "\n".join(rows)
+
+
+def overall_exit_code(states: Iterable[str]) -> int:
+    """The game day's code from its verdicts' states: 4 when the harness failed anywhere (its
+    figures cannot be trusted), else 1 when a target was missed (the design failed), else 3
+    when anything was inconclusive or nothing was judged, else 0."""
+    found = set(states)
+    if "error" in found:
+        return ERROR
+    if "failed" in found:
+        return FAILED
+    if not found or "inconclusive" in found:
+        return INCONCLUSIVE
+    return PASSED

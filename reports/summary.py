@@ -18,7 +18,7 @@ from pathlib import Path
 
 from reports import exit_codes
 from reports.values import md_escape
-from reports.verdict import Verdict, overall_exit_code
+from reports.verdict import Verdict
 
 ICONS = {
     "passed": "✅ passed",
@@ -30,16 +30,18 @@ ICONS = {
 
 def overall_passed(verdicts: Sequence[Verdict]) -> bool:
     """The release-gate answer: every experiment met every target it set."""
-    return overall_exit_code(verdicts) == 0
+    return exit_codes.overall_exit_code(v.state for v in verdicts) == 0
 
 
 def headline(verdicts: Sequence[Verdict], exit_code: int | None = None) -> str:
     """`PASSED, exit 0` — from the run's exit code, or the verdicts' when none is given."""
-    return exit_codes.headline(overall_exit_code(verdicts) if exit_code is None else exit_code)
+    return exit_codes.headline(_code(verdicts, exit_code))
 
 
 def _code(verdicts: Sequence[Verdict], exit_code: int | None) -> int:
-    return overall_exit_code(verdicts) if exit_code is None else exit_code
+    if exit_code is not None:
+        return exit_code
+    return exit_codes.overall_exit_code(v.state for v in verdicts)
 
 
 def _why(v: Verdict) -> str:

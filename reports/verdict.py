@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -45,6 +45,9 @@ class VerdictRow:
     clock: Literal["platform", ""] = ""
     measured_wall: float | None = None  # durations only: the harness's wall-clock seconds
     reason: str = ""
+    # The measurement in words (`Metrics.details()`): a ratio's counts replace its number, which
+    # could round 4 failures of 9,812 to 0; for other units it follows the number.
+    detail: str = ""
 
     @property
     def judged(self) -> bool:
@@ -55,13 +58,15 @@ class VerdictRow:
             return NOT_JUDGED
         if math.isinf(self.measured):
             return NEVER_ENDED
+        if self.detail and not self.unit:
+            return self.detail
         text = format_number(self.measured, self.unit)
         wall = self.measured_wall
         if self.clock == "platform" and wall is not None and wall != self.measured:
             text += (
                 f" platform ({wall:.2f} s wall)" if wall < 10 else f" platform ({wall:.1f} s wall)"
             )
-        return text
+        return f"{text}, {self.detail}" if self.detail else text
 
     def limit_text(self) -> str:
         return f"{self.comparison} {format_number(self.limit, self.unit)}"
@@ -264,6 +269,7 @@ def judge(
     *,
     time_scale: float = 1.0,
     not_judged: Mapping[str, str] | None = None,
+    details: Mapping[str, str] | None = None,
 ) -> Verdict:
     """Compare measured values (wall seconds for durations) with the targets' limits.
 
@@ -271,10 +277,11 @@ def judge(
     positive and finite is refused by `Clock`. A metric that is absent, None or NaN, or named
     in `not_judged` (measure name → why its evidence has a gap), is **not judged**; math.inf is
     "never ended" and misses an upper bound. A verdict with a missed target is failed; else one
-    with a target not judged (or none at all) is inconclusive — never passed.
+    with a target not judged (or none at all) is inconclusive — never passed. `details` (measure
+    name → the measurement in words, `Metrics.details()`) goes on the judged rows.
     """
     clock = Clock(time_scale)
-    gaps = dict(not_judged or {})
+    gaps, words = dict(not_judged or {}), dict(details or {})
     rows = []
     for spec, limit in targets.specs():
         raw = measured.get(spec.metric)
@@ -293,7 +300,9 @@ def judge(
         judged = spec.measure.on_platform(value, clock)
         passed = judged >= limit if spec.bound == "min" else judged <= limit
         wall = value if spec.measure.platform_time else None
-        rows.append(_row(spec, limit, judged, passed, wall))
+        rows.append(
+            replace(_row(spec, limit, judged, passed, wall), detail=words.get(spec.metric, ""))
+        )
     verdict = Verdict(
         experiment=targets.experiment,
         rows=tuple(rows),
@@ -378,19 +387,4 @@ __all__ = [
     "VerdictRow",
     "inconclusive",
     "judge",
-    "overall_exit_code",
 ]
-
-
-def overall_exit_code(verdicts: Sequence[Verdict]) -> int:
-    """The game day's exit code: 4 when the harness failed anywhere (its figures cannot be
-    trusted), else 1 when a target was missed (the design failed), else 3 when anything was
-    inconclusive or nothing was judged, else 0."""
-    states = {v.state for v in verdicts}
-    if "error" in states:
-        return EXIT_CODES["error"]
-    if "failed" in states:
-        return EXIT_CODES["failed"]
-    if not verdicts or "inconclusive" in states:
-        return EXIT_CODES["inconclusive"]
-    return EXIT_CODES["passed"]

@@ -15,6 +15,7 @@ from probes.measures import (
     RECOVERY_TIME,
     STATE_TIME,
     TARGETED,
+    WHOLE_RUN,
     Clock,
     Measure,
 )
@@ -48,7 +49,9 @@ def test_each_figure_is_declared_once_and_measured_under_its_name() -> None:
         events=c.events((10.0, "inject"), (20.0, "revert")),
     )
     measured = compute_metrics(timeline).as_measurements()
-    per_phase = {m.in_phase(p).name for m in (ERROR_RATE, *LATENCY.values()) for p in PHASES}
+    per_phase = {
+        m.in_phase(p).name for m in (ERROR_RATE, *LATENCY.values()) for p in (*PHASES, WHOLE_RUN)
+    }
     assert set(measured) == set(names) | per_phase
     assert set(compute_metrics(timeline).resolutions) == set(names)
 

@@ -78,6 +78,6 @@ def test_recover_does_not_call_a_fleet_recovered_on_a_failed_listing(tmp_path: P
         experiment.recover()
     finally:
         watch.traffic.stop()
-    assert [e["kind"] for e in experiment.outcome.events] == []
+    assert [e["kind"] for e in experiment.outcome.events] == ["not_recovered"]
     assert lines == ["  [test_stop_vm] not recovered within 100 platform s"]
     assert len(watch.capacity.failed_listings()) >= 1

@@ -23,7 +23,7 @@ QUERY_SLACK_S = 0.05  # wall: a query's own time (its row is stamped when it is 
 
 @pytest.fixture(scope="module")
 def fleet(start_emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
-    return start_emulator(time_scale=0.02)
+    return start_emulator(time_scale=0.05)  # a probe interval of 0.25 s wall: judgeable
 
 
 def test_stop_vm_detection_agrees_with_the_load_balancers_truth(
@@ -35,7 +35,7 @@ def test_stop_vm_detection_agrees_with_the_load_balancers_truth(
         "--experiments", str(REPO / "experiments" / "test_stop_vm.py"),
         "--results", str(tmp_path / "allure-results"), "--work-dir", str(out),
         "--", "--arm-url", fleet.info.arm_url, "--journal", str(tmp_path / "journal.jsonl"),
-        "--users", "4", "--targets", str(REPO / "experiments" / "targets.toml"),
+        "--targets", str(REPO / "experiments" / "targets.toml"),
     ]  # fmt: skip
     run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

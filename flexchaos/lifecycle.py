@@ -29,7 +29,7 @@ from fleet.inventory import Inventory
 from fleet.journal import Journal
 from fleet.plan import Plan, build_plan
 from fleet.selection import Selection
-from flexchaos.errors import BadInput, FlexchaosError
+from flexchaos.errors import AzureCallFailed, BadInput, FlexchaosError, NotFound
 from flexchaos.fleet_spec import Fleet
 from flexchaos.input_checks import check_against_fleet
 from flexchaos.observation import Observation, capacity_tick
@@ -119,6 +119,10 @@ class Experiment:
                 self.preflight()
             except BadInput:
                 raise
+            except AzureCallFailed as exc:  # a scale set not there is bad input; a 500 is not
+                if not isinstance(exc, NotFound):
+                    raise
+                raise BadInput(str(exc)) from exc
             except FlexchaosError as exc:  # the target or the request is wrong: nothing touched
                 raise BadInput(str(exc)) from exc
         if self.options.dry_run:
@@ -338,8 +342,13 @@ class Experiment:
         return injection.fault.prove(injection, self.seen())
 
     def postflight(self) -> None:
-        """Second evidence snapshot and the drift from the first."""
-        after = snapshot(self.fleet.target, inventory=self._inventory)
+        """Second evidence snapshot and the drift from the first. Read-only and after the
+        verdict: a control plane that fails now costs the drift, not the verdict."""
+        try:
+            after = snapshot(self.fleet.target, inventory=self._inventory)
+        except AzureCallFailed as exc:
+            self.write(f"  [{self.scenario.name}] no postflight evidence (no drift): {exc}")
+            return
         self.outcome.evidence_after = after
         if self.outcome.evidence_before is not None:
             self.outcome.drift = drift(self.outcome.evidence_before, after)

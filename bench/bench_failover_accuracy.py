@@ -411,7 +411,7 @@ def reanalyse(args: argparse.Namespace) -> dict[str, Any]:
             rows.append(analyse_trial(meta, metrics, truth))
         faults[fault] = {"probe_interval_s": result["probe_interval_s"], "trials": rows}
     out = report(args, faults, old["run_time_s"], old["settings"])
-    out["reanalysed_from"] = old["when"]
+    out["reanalysed_from"] = old.get("reanalysed_from", old["when"])
     return out
 
 

@@ -242,6 +242,7 @@ def summarise(rows: Sequence[Mapping[str, Any]], goal_s: float) -> dict[str, Any
     summary["mean_start_offset_s"] = float(np.mean(offsets)) if offsets else None
     summary["failed_requests"] = sum(r["failed_requests"] or 0 for r in rows)
     summary["lb_failed_relays"] = sum(r["lb_failed_relays"] or 0 for r in rows)
+    summary["clean_trials_without_failures"] = sum(r["failed_requests"] == 0 for r in clean)
     summary["trials_with_count_agreement"] = sum(bool(r["counts_agree"]) for r in rows)
     summary["requests"] = sum(r["requests"] or 0 for r in rows)
     return summary
@@ -292,7 +293,13 @@ def markdown(report: Mapping[str, Any]) -> str:
     lines = [
         "# Failover and detection accuracy against ground truth, every fault",
         "",
-        f"Run {report['when']} on {report['machine']}, `bench/bench_failover_accuracy.py "
+        f"Run {report.get('reanalysed_from') or report['when']} on {report['machine']}"
+        + (
+            f" (reanalysed {report['when']} with `--reanalyse`)"
+            if "reanalysed_from" in report
+            else ""
+        )
+        + ", `bench/bench_failover_accuracy.py "
         f"--trials {st['trials']}` ({report['run_time_s'] / 60:.1f} min): each trial is one "
         "game-day experiment (`flexchaos.lifecycle.Experiment`: the injector with a "
         "`Selection`, Locust as a subprocess plus the traffic, capacity and routing probes of "
@@ -350,7 +357,8 @@ def markdown(report: Mapping[str, Any]) -> str:
             f"{_s(s['failover']['mean_signed_error_s'])} s, detection "
             f"{_s(s['detection']['mean_signed_error_s'])} s; failed requests = LB failed "
             f"relays in {s['trials_with_count_agreement']}/{s['trials_run']} trials "
-            f"({s['failed_requests']} / {s['lb_failed_relays']}, of {s['requests']} requests).",
+            f"({s['failed_requests']} / {s['lb_failed_relays']}, of {s['requests']} requests); "
+            f"{s['clean_trials_without_failures']} clean trials without a failed request.",
             "",
             "| trial | VMs | true failover | measured | error | true detection | measured | "
             "error | start offset | end gap | failed req | LB failed relays | note |",

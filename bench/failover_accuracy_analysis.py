@@ -253,6 +253,54 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return float(np.mean(kept)) if kept else None
 
 
+def misses(fault: str, rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[str]:
+    """Why a figure misses the goal, read from the trials (one line per cause found)."""
+    goal = summary["goal_s"]
+    clean = [r for r in rows if not r["confounded_by"] and not r["error"] and r["ground_truth"]]
+    lines = []
+    for figure in ("failover", "detection"):
+        if summary[figure]["passed"]:
+            continue
+        over = [r for r in clean if abs(r[f"{figure}_error_s"] or 0) > goal]
+        offset = summary["mean_start_offset_s"] or 0.0
+        silent = [r for r in over if figure == "failover" and r["failed_requests"] == 0]
+        if offset > goal / 2:
+            lines.append(
+                f"{figure}: the harness's clock starts at its call, {offset:.2f} s (mean) before "
+                "the platform's acceptance of the fault"
+                + (
+                    " (Chaos Studio's queueing: PreProcessingQueued → WaitingToStart → Running)"
+                    if fault.startswith("chaos")
+                    else ""
+                )
+                + f"; {len(over)} of {len(clean)} trials are over the goal by about that much."
+            )
+        if silent:
+            truths = ", ".join(_s(r["true_failover_s"]) for r in silent)
+            lines.append(
+                f"{figure}: {len(silent)} trial(s) saw no failed request — no new flow reached "
+                "the VM between its app going down and `probe_down` — and measured failover 0 "
+                f"against a true {truths} s (issue 12, case 5: too little traffic reads as no "
+                "disruption)."
+            )
+        rest = [r for r in over if r not in silent]
+        if rest and offset <= goal / 2:
+            step = _mean([r["routing_step_s"] for r in clean])
+            cause = (
+                f"the routing probe's step ({_s(step)} s median: one health query a platform "
+                "second) plus the query's own time and the start offset"
+                if figure == "detection"
+                else "the end gap (the last doomed flow starts up to one inter-arrival time of "
+                "new flows to the VM before `probe_down`) plus the start offset"
+            )
+            worst = max(abs(r[f"{figure}_error_s"]) for r in rest)
+            lines.append(
+                f"{figure}: {len(rest)} of {len(clean)} trials over the goal (up to "
+                f"{_s(worst)} s): {cause}."
+            )
+    return lines
+
+
 # -- Markdown -----------------------------------------------------------------------------------
 def _s(value: float | None, digits: int = 2) -> str:
     if value is None:
@@ -359,6 +407,8 @@ def markdown(report: Mapping[str, Any]) -> str:
             f"relays in {s['trials_with_count_agreement']}/{s['trials_run']} trials "
             f"({s['failed_requests']} / {s['lb_failed_relays']}, of {s['requests']} requests); "
             f"{s['clean_trials_without_failures']} clean trials without a failed request.",
+            *(["", "Why it misses the goal:", ""] if misses(fault, result["trials"], s) else []),
+            *[f"- {line}" for line in misses(fault, result["trials"], s)],
             "",
             "| trial | VMs | true failover | measured | error | true detection | measured | "
             "error | start offset | end gap | failed req | LB failed relays | note |",

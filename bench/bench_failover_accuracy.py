@@ -1,29 +1,34 @@
-"""How accurate is the measured failover time? Stop a VM under load, N times, against the truth.
+"""How accurate are the measured failover and detection times? Every fault, N trials each,
+against the emulator's ground truth, in platform seconds.
 
-Each trial, on the emulator, under Locust load plus the synthetic traffic probe (both through
-the load balancer, a new connection per request):
-  1. all backends up; record `inject` = time.time(), then power the VM off through the SDK;
-  2. wait for ground truth `probe_down` of that VM, hold a quiet window, start the VM again,
-     wait for `probe_up`, hold a quiet window.
-Afterwards the timeline (every Locust and probe request, the inject/revert events) goes through
-probes.metrics, exactly as in an experiment, and each trial's measured failover time is compared
-with the ground truth:
+Each trial is one game-day experiment run by the harness's own lifecycle
+(`flexchaos.lifecycle.Experiment`): preflight, baseline under load, inject through
+`fleet.injector.Injector` with a `Selection` (journaled, guarded), hold, revert, recover, tail,
+then the timeline and `probes.metrics.compute_metrics` — with Locust as a subprocess, the
+traffic probe, the capacity probe and the routing probe exactly as `flexchaos/observation.py`
+starts them. Faults (selections as in experiments/test_*.py, a fresh seed per trial):
 
-  truth failover    = probe_down(vm) − operation_accepted(powerOff, vm)   (emulator's record)
-  measured failover = start of the last failed request of the disruption after the injection
-                      − inject                                              (harness's record)
+    stop            one Regular VM powered off           (test_stop_vm)
+    deallocate      one Regular VM deallocated           (test_deallocate_vm)
+    evict           one Spot VM, simulateEviction        (test_spot_eviction)
+    zone-down       every VM of one zone (1, 2, 3 in turn) (test_zone_down)
+    chaos-shutdown  one Regular VM, Chaos Studio's abrupt VM shutdown (test_chaos_studio_shutdown)
 
-probe_down is the last moment the load balancer could hand a new flow to the VM, so it is the
-true end of failures for new requests; operation_accepted is the moment the fault began on the
-platform. Both are wall-clock epoch seconds on the same machine clock.
-A trial during which ground truth shows another backend's probe going down (the emulator
-starved of CPU on a shared machine) is confounded: it is kept in the results, marked, and
-replaced by an extra trial (at most 10 extra). Locust paces users randomly (FLEXCHAOS_PACING
-"random") so that new flows to the stopped VM arrive spread out, not in bursts.
-Also checked: failed requests (Locust + probe) per trial and in total = the load balancer's
-failed relays (GET /_emulator/lb), since every request is one flow.
+One emulator per fault (time scale 0.05 by default). Between trials every backend must be up
+again. Afterwards each trial's `Metrics.failover_time_s` and
+`Metrics.failover_phases.detection_time_s` are compared with the truth
+(bench/failover_accuracy_analysis.py says which truth event starts each fault and why):
 
-    .venv/bin/python bench/bench_failover_accuracy.py [--trials 20] [--time-scale 0.05]
+    true failover  = probe_down(last target VM) − the platform's acceptance of the fault
+    true detection = probe_down − acceptance, per VM, the slowest
+
+A trial during which another backend's probe goes down (the emulator starved of CPU) is
+confounded: kept, marked and replaced (at most --max-extra per fault); so is a trial the
+harness could not run (an error). Failed requests are compared with the load balancer's failed
+relays. Raw timelines and truth go to bench/results/failover_accuracy/<fault>/trial-NN/.
+
+    .venv/bin/python bench/bench_failover_accuracy.py [--trials 20] [--faults stop,evict]
+    .venv/bin/python bench/bench_failover_accuracy.py --reanalyse   # stored trials, today's code
 
 Writes bench/results/failover_accuracy.json and .md.
 """
@@ -31,37 +36,88 @@ Writes bench/results/failover_accuracy.json and .md.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import platform
+import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from emulator.launcher import EmulatorClient, RunningEmulator  # noqa: E402
+from fleet.selection import Selection  # noqa: E402
 from fleet.target import FleetTarget  # noqa: E402
-from load.runner import LoadPlan, LoadRun  # noqa: E402
-from probes.failover import failover  # noqa: E402
-from probes.metrics import compute_metrics  # noqa: E402
-from probes.timeline import Timeline, load_requests  # noqa: E402
-from probes.traffic import TrafficProbe  # noqa: E402
+from flexchaos.errors import FlexchaosError  # noqa: E402
+from flexchaos.fleet_spec import Fleet  # noqa: E402
+from flexchaos.lifecycle import Experiment, RunOptions  # noqa: E402
+from flexchaos.scenario import Scenario  # noqa: E402
+from probes.measures import Clock  # noqa: E402
+from probes.metrics import Metrics, compute_metrics  # noqa: E402
+from probes.probe_settings import ProbeSettings  # noqa: E402
+from probes.timeline import Timeline  # noqa: E402
+from reports.targets import load_targets  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from failover_accuracy_analysis import (  # noqa: E402
+    GOAL_FRACTION,
+    analyse_trial,
+    markdown,
+    summarise,
+    summary_table,
+)
 
 RESULTS = ROOT / "bench" / "results"
-LIMIT_MS = 100.0
-MAX_EXTRA_TRIALS = 10  # replacements for trials confounded by another backend going down
-T = TypeVar("T")
+RAW = RESULTS / "failover_accuracy"
+TABLES = ("requests", "capacity", "events", "routing")
 
 
-def poll(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.02) -> T:
+@dataclass(frozen=True)
+class Case:
+    """One fault as the bench runs it: the experiment it mirrors, its selection and options."""
+
+    fault: str
+    experiment: str
+    selection: Callable[[int], Selection]
+    options: Callable[[int], dict[str, Any]] = field(default=lambda k: {})
+
+
+CASES: dict[str, Case] = {
+    c.fault: c
+    for c in (
+        Case("stop", "test_stop_vm", lambda k: Selection(count=1, priority="Regular", seed=k)),
+        Case(
+            "deallocate",
+            "test_deallocate_vm",
+            lambda k: Selection(count=1, priority="Regular", seed=k),
+        ),
+        Case("evict", "test_spot_eviction", lambda k: Selection(count=1, priority="Spot", seed=k)),
+        Case(
+            "zone-down",
+            "test_zone_down",
+            lambda k: Selection(seed=k),
+            lambda k: {"zone": str(k % 3 + 1)},
+        ),
+        Case(
+            "chaos-shutdown",
+            "test_chaos_studio_shutdown",
+            lambda k: Selection(count=1, priority="Regular", seed=k),
+            lambda k: {"abrupt": True},
+        ),
+    )
+}
+
+
+def poll(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -72,305 +128,359 @@ def poll(condition: Callable[[], T], timeout: float, what: str, interval: float 
         time.sleep(interval)
 
 
-def lb_state(http: EmulatorClient) -> dict[str, Any]:
-    response = http._http.get("/_emulator/lb")
+def lb_state(client: EmulatorClient) -> dict[str, Any]:
+    response = client._http.get("/_emulator/lb")
     response.raise_for_status()
     return response.json()
 
 
-def first_truth(
-    events: list[dict[str, Any]], kind: str, vm: str, since: float, **match: Any
-) -> dict[str, Any] | None:
-    for event in sorted(events, key=lambda e: e["time"]):
-        same = event["kind"] == kind and event.get("vm") == vm and event["time"] >= since
-        if same and all(event.get(k) == v for k, v in match.items()):
-            return event
-    return None
+def probe_interval_s(target: FleetTarget) -> float:
+    """The load balancer's probe interval (platform s), read as the harness reads Azure's."""
+    lb = target.clients.network.load_balancers.get(target.resource_group, target.load_balancer)
+    return float(lb.probes[0].interval_in_seconds)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="flexchaos-failover-bench-"))
-    emulator = RunningEmulator(time_scale=args.time_scale, log_path=work / "emulator.log")
+# -- raw trials -----------------------------------------------------------------------------
+def write_raw(
+    folder: Path, timeline: Timeline | None, truth: list[dict[str, Any]], meta: dict, log: list[str]
+) -> None:
+    """A trial's timeline tables and truth, gzipped JSON lines; its record as JSON."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if timeline is not None:
+        for name in TABLES:
+            table: pd.DataFrame = getattr(timeline, name)
+            table.to_json(
+                folder / f"{name}.jsonl.gz", orient="records", lines=True, compression="gzip"
+            )
+    with gzip.open(folder / "truth.json.gz", "wt") as out:
+        json.dump(truth, out)
+    (folder / "trial.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    (folder / "lifecycle.log").write_text("\n".join(log) + "\n")
+
+
+def read_raw(folder: Path) -> tuple[Timeline, list[dict[str, Any]], dict[str, Any]]:
+    tables = {}
+    for name in TABLES:
+        path = folder / f"{name}.jsonl.gz"
+        tables[name] = (
+            pd.read_json(path, lines=True, compression="gzip", dtype=False)
+            if path.exists() and path.stat().st_size > 20
+            else None
+        )
+    with gzip.open(folder / "truth.json.gz", "rt") as src:
+        truth = json.load(src)
+    return Timeline.build(**tables), truth, json.loads((folder / "trial.json").read_text())
+
+
+# -- running --------------------------------------------------------------------------------
+def run_trial(
+    case: Case,
+    k: int,
+    fleet: Fleet,
+    client: EmulatorClient,
+    args: argparse.Namespace,
+    work: Path,
+    targets: Any,
+) -> tuple[dict[str, Any], Metrics | None, Timeline | None, list[dict[str, Any]], list[str]]:
+    """One experiment: its record, metrics and timeline (None on a harness error), truth, log."""
+    vms_all = [b["vm"] for b in lb_state(client)["backends"]]
+    poll(
+        lambda: all(b["state"] == "up" for b in lb_state(client)["backends"]),
+        120,
+        "every backend up before the trial",
+    )
+    scenario = Scenario(
+        name=case.experiment,
+        fault=case.fault,
+        selection=case.selection(args.seed + k),
+        options=case.options(k),
+        baseline_s=args.baseline,
+        hold_s=args.hold,
+    )
+    log: list[str] = []
+    options = RunOptions(work_dir=work / case.fault / f"trial-{k:02d}", journal=work / "journal")
+    if args.users:
+        options = replace(options, users=args.users)
+    if args.rps_per_user:
+        options = replace(options, rps_per_user=args.rps_per_user)
+    experiment = Experiment(
+        scenario, fleet, targets.for_experiment(case.experiment), options, write=log.append
+    )
+    before = lb_state(client)
+    start = time.time()
+    error = None
+    try:
+        outcome = experiment.run()
+    except FlexchaosError as exc:
+        error, outcome = f"harness error: {exc}".splitlines()[0][:300], None
+    end = time.time()
+    after = lb_state(client)
+    truth = [e for e in client.truth() if start - 1.0 <= e["time"] <= end + 1.0]
+    metrics = outcome.metrics if outcome is not None else None
+    timeline = outcome.timeline if outcome is not None else None
+    injection = outcome.injection if outcome is not None else None
+    inject = min(timeline.injections(), default=None) if timeline is not None else None
+    if outcome is not None and (injection is None or inject is None):
+        why = outcome.verdict.reason if outcome.verdict is not None else "no injection"
+        error = f"not injected: {why}"[:300]
+    requests = timeline.requests if timeline is not None else None
+    meta = {
+        "trial": k,
+        "fault": case.fault,
+        "experiment": case.experiment,
+        "seed": args.seed + k,
+        "options": case.options(k),
+        "vms": list(injection.vms) if injection is not None else [],
+        "backends": vms_all,
+        "baseline_instances": len(vms_all),
+        "time_scale": fleet.time_scale,
+        "start": start,
+        "end": end,
+        "inject": inject,
+        "failed_requests": None if requests is None else int((~requests["ok"]).sum()),
+        "requests": None if requests is None else len(requests),
+        "lb_failed_relays": after["failed_relays"] - before["failed_relays"],
+        "lb_relays": after["relays"] - before["relays"],
+        "verdict": None if outcome is None or outcome.verdict is None else outcome.verdict.state,
+        "proof": None if outcome is None or outcome.proof is None else outcome.proof.evidence,
+        "locust": None
+        if metrics is None or metrics.diagnostics is None or metrics.diagnostics.locust is None
+        else metrics.diagnostics.locust.describe(),
+        "error": error,
+    }
+    return meta, metrics, timeline, truth, log
+
+
+def run_fault(case: Case, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    emulator = RunningEmulator(time_scale=args.time_scale, log_path=work / f"{case.fault}.log")
+    targets = load_targets()
+    rows: list[dict[str, Any]] = []
     try:
         info = emulator.info
         if not info.lb_url:
             raise SystemExit("bench: the emulator announced no lb_url; the load balancer is needed")
-        truth_http = emulator.client
         target = FleetTarget.from_emulator(info)
-        compute = target.clients.compute
-        rg = info.resource_group
-
-        def all_up() -> bool:
-            return all(b["state"] == "up" for b in lb_state(truth_http)["backends"])
-
-        poll(all_up, 60, "every backend up before the load starts")
-        vms = [b["vm"] for b in lb_state(truth_http)["backends"]]
-
-        per_trial_s = 30 * args.time_scale * 4 + 4 * args.quiet_window + 10
-        plan = LoadPlan(
-            host=info.lb_url,
-            users=args.users,
-            spawn_rate=args.users,
-            run_time_s=min(3600, 30 + args.trials * per_trial_s),
-            workers=args.workers,
-            env={"FLEXCHAOS_RPS_PER_USER": str(args.rps_per_user), "FLEXCHAOS_TIMEOUT_S": "5"},
-        )
-        load = LoadRun(plan, work / "locust").start()
-        probe = TrafficProbe(info.lb_url, rate_hz=args.probe_hz, max_duration_s=plan.run_time_s)
-        events: list[dict[str, Any]] = []
-        trials: list[dict[str, Any]] = []
-        try:
-            load.wait_for_first_requests(timeout=60)
-            probe.start()
-            time.sleep(args.warmup)  # steady load before the first trial
-            lb_start = lb_state(truth_http)
-            clean = 0
-            for k in range(args.trials + MAX_EXTRA_TRIALS):
-                if clean == args.trials:
-                    break
-                vm = vms[k % len(vms)]
-                poll(all_up, 60, "every backend up between trials")
-                lb_before = lb_state(truth_http)
-                inject = time.time()
-                events.append({"time": inject, "kind": "inject", "fault": "stop", "vm": vm})
-                compute.virtual_machines.begin_power_off(rg, vm).result()
-                since = inject - 0.001
-                poll(
-                    lambda vm=vm, since=since: first_truth(
-                        truth_http.truth(kind="probe_down", vm=vm), "probe_down", vm, since
-                    ),
-                    60,
-                    f"probe_down of {vm}",
-                )
-                time.sleep(args.quiet_window + 0.5)  # the disruption must be seen to end
-                revert = time.time()
-                events.append({"time": revert, "kind": "revert", "fault": "stop", "vm": vm})
-                compute.virtual_machines.begin_start(rg, vm).result()
-                poll(
-                    lambda vm=vm, revert=revert: first_truth(
-                        truth_http.truth(kind="probe_up", vm=vm), "probe_up", vm, revert
-                    ),
-                    60,
-                    f"probe_up of {vm}",
-                )
-                time.sleep(args.quiet_window + 0.5)
-                lb_after = lb_state(truth_http)
-                end = time.time()
-                others = [
-                    e
-                    for e in truth_http.truth(kind="probe_down")
-                    if e["vm"] != vm and inject <= e["time"] <= end
-                ]
-                clean += not others
-                trials.append(
-                    {
-                        "trial": k,
-                        "vm": vm,
-                        "inject": inject,
-                        "revert": revert,
-                        "end": end,
-                        "lb_failed_relays": lb_after["failed_relays"] - lb_before["failed_relays"],
-                        "lb_relays": lb_after["relays"] - lb_before["relays"],
-                        "confounded_by": sorted({e["vm"] for e in others}),
-                    }
-                )
-                note = f" (confounded: probe_down of {len(others)} other VMs)" if others else ""
-                print(f"trial {k + 1}: {vm} done{note}; clean {clean}/{args.trials}", flush=True)
-        finally:
-            probe_rows = probe.stop()
-            result = load.stop()
-        lb_end = lb_state(truth_http)
-        truth = truth_http.truth()
-        (work / "truth.json").write_text(json.dumps(truth))
-        (work / "events.json").write_text(json.dumps(events))
+        fleet = Fleet(target, info.lb_url, float(info.time_scale))
+        interval = probe_interval_s(target)
+        clean = 0
+        for k in range(args.trials + args.max_extra):
+            if clean == args.trials:
+                break
+            meta, metrics, timeline, truth, log = run_trial(
+                case, k, fleet, emulator.client, args, work, targets
+            )
+            raw = args.raw / case.fault / f"trial-{k:02d}"
+            if metrics is not None and meta["error"] is None:
+                row = analyse_trial(meta, metrics, truth)
+            else:
+                row = error_row(meta)
+            write_raw(raw, timeline, truth, meta, log)
+            rows.append(row)
+            ok = not row["confounded_by"] and not row["error"] and row["ground_truth"]
+            clean += ok
+            print(
+                f"  {case.fault} trial {k:02d} {','.join(meta['vms'])}: "
+                + trial_line(row)
+                + f"; clean {clean}/{args.trials}",
+                flush=True,
+            )
     finally:
         emulator.stop()
+    return {"probe_interval_s": interval, "trials": rows}
 
-    requests = pd.concat([load_requests(result.request_log_dir), probe_rows], ignore_index=True)
-    timeline = Timeline.build(requests=requests, events=events)
-    metrics = compute_metrics(timeline, quiet_window_s=args.quiet_window)
-    starts = timeline.requests["start"]
-    failed = ~timeline.requests["ok"]
 
-    rows = []
-    for trial in trials:
-        vm, inject = trial["vm"], trial["inject"]
-        # Each trial is its own fault: its window ends when the VM served again (its revert).
-        measured = failover(timeline.requests, inject, trial["revert"], args.quiet_window).time_s
-        accepted = first_truth(truth, "operation_accepted", vm, inject - 0.5, operation="powerOff")
-        down = first_truth(truth, "probe_down", vm, inject - 0.001)
-        app_down = first_truth(truth, "app_down", vm, inject - 0.001)
-        assert accepted is not None and down is not None, f"no truth for trial {trial}"
-        truth_s = down["time"] - accepted["time"]
-        window = (starts >= inject - 1.0) & (starts < trial["end"])
-        in_window = int((failed & window).sum())
-        to_vm = (timeline.requests["served_by"] == vm) & (starts < inject) & (starts >= inject - 2)
-        rows.append(
-            {
-                **trial,
-                "operation_accepted": accepted["time"],
-                "app_down": None if app_down is None else app_down["time"],
-                "probe_down": down["time"],
-                "truth_failover_s": truth_s,
-                "measured_failover_s": measured,
-                "error_ms": None if measured is None else (measured - truth_s) * 1000,
-                "accepted_minus_inject_ms": (accepted["time"] - inject) * 1000,
-                "last_failure_minus_probe_down_ms": None
-                if failover.disruption is None
-                else (failover.disruption.last_failure - down["time"]) * 1000,
-                "failed_requests": in_window,
-                "counts_agree": in_window == trial["lb_failed_relays"],
-                "rate_to_vm_before_hz": float(to_vm.sum()) / 2.0,
-            }
-        )
-
-    clean_rows = [r for r in rows if not r["confounded_by"]]
-    errors = np.array([abs(r["error_ms"]) for r in clean_rows if r["error_ms"] is not None])
-    every = np.array([abs(r["error_ms"]) for r in rows if r["error_ms"] is not None])
-    all_failed = int(failed.sum())
-    summary = {
-        "trials": len(clean_rows),
-        "confounded_trials": len(rows) - len(clean_rows),
-        "abs_error_ms_p95_including_confounded": float(np.percentile(every, 95))
-        if len(every)
-        else None,
-        "abs_error_ms_p50": float(np.percentile(errors, 50)) if len(errors) else None,
-        "abs_error_ms_p95": float(np.percentile(errors, 95)) if len(errors) else None,
-        "abs_error_ms_max": float(errors.max()) if len(errors) else None,
-        "signed_error_ms_mean": float(np.mean([r["error_ms"] for r in clean_rows])),
-        "truth_failover_s_mean": float(np.mean([r["truth_failover_s"] for r in clean_rows])),
-        "limit_ms": LIMIT_MS,
-        "within_limit_at_p95": bool(len(errors) and np.percentile(errors, 95) <= LIMIT_MS),
-        "trials_with_count_agreement": sum(r["counts_agree"] for r in rows),
-        "trials_run": len(rows),
-        "failed_requests_total": all_failed,
-        "lb_failed_relays_total": lb_end["failed_relays"],
-        "lb_failed_relays_during_load": lb_end["failed_relays"] - lb_start["failed_relays"],
-        "total_counts_agree": all_failed == lb_end["failed_relays"],
-        "requests_total": len(timeline.requests),
-        "locust_requests": result.total_requests,
-        "locust_exit_code": result.exit_code,
-        "probe_requests": len(probe_rows),
-        "median_request_gap_ms": metrics.resolutions["failover_time_s"].step_s * 1000
-        if metrics.resolutions["failover_time_s"].step_s
-        else None,
+def error_row(meta: dict[str, Any]) -> dict[str, Any]:
+    """A trial the harness could not run or did not inject: counted, never in the figures."""
+    keys = (
+        "true_failover_s",
+        "measured_failover_s",
+        "failover_error_s",
+        "true_detection_s",
+        "measured_detection_s",
+        "detection_error_s",
+        "start_offset_s",
+        "failover_end_gap_s",
+        "chaos_running_after_call_s",
+        "routing_step_s",
+    )
+    return {
+        "trial": meta["trial"],
+        "vms": meta["vms"],
+        **dict.fromkeys(keys),
+        "per_vm": [],
+        "failed_requests": meta["failed_requests"],
+        "lb_failed_relays": meta["lb_failed_relays"],
+        "counts_agree": meta["failed_requests"] == meta["lb_failed_relays"],
+        "requests": meta["requests"],
+        "lb_relays": meta["lb_relays"],
+        "confounded_by": [],
+        "ground_truth": False,
+        "verdict": meta["verdict"],
+        "proof": meta["proof"],
+        "error": meta["error"],
     }
+
+
+def trial_line(row: dict[str, Any]) -> str:
+    if row["error"]:
+        return row["error"]
+
+    def f(v: float | None) -> str:
+        return "-" if v is None else ("inf" if math.isinf(v) else f"{v:.2f}")
+
+    text = (
+        f"failover {f(row['measured_failover_s'])} vs {f(row['true_failover_s'])} "
+        f"(err {f(row['failover_error_s'])}), detection {f(row['measured_detection_s'])} vs "
+        f"{f(row['true_detection_s'])} (err {f(row['detection_error_s'])}) platform s; "
+        f"failed {row['failed_requests']} / LB {row['lb_failed_relays']}"
+    )
+    if row["confounded_by"]:
+        text += f"; CONFOUNDED by {len(row['confounded_by'])}"
+    return text
+
+
+def report(
+    args: argparse.Namespace,
+    faults: dict[str, dict[str, Any]],
+    run_time_s: float,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    interval = next(iter(faults.values()))["probe_interval_s"]
+    goal = GOAL_FRACTION * interval
+    for result in faults.values():
+        result["summary"] = summarise(result["trials"], goal)
+    users = args.users or RunOptions(work_dir=Path(), journal=Path()).users
+    rps = args.rps_per_user or RunOptions(work_dir=Path(), journal=Path()).rps_per_user
     return {
         "bench": "failover_accuracy",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": f"{platform.machine()} {platform.system()}, Python {platform.python_version()}",
-        "settings": {
+        "machine": f"{platform.machine()} {platform.system()}, Python "
+        f"{platform.python_version()}, {_cores()} cores",
+        "run_time_s": run_time_s,
+        "settings": settings
+        or {
             "trials": args.trials,
+            "faults": list(faults),
             "time_scale": args.time_scale,
-            "users": args.users,
-            "workers": args.workers,
-            "rps_per_user": args.rps_per_user,
-            "probe_hz": args.probe_hz,
-            "quiet_window_s": args.quiet_window,
+            "hold_s": args.hold,
+            "baseline_s": args.baseline,
+            "users": users,
+            "rps_per_user": rps,
+            "probe_hz": 50.0,
+            "seed": args.seed,
+            "probe_interval_s": interval,
+            "goal_s": goal,
             "connection": "new connection per request (Locust and probe)",
         },
         "definitions": {
-            "truth_failover_s": "probe_down(vm).time - operation_accepted(powerOff, vm).time",
-            "measured_failover_s": "last failed request start (disruption after inject) - inject",
-            "error_ms": "(measured - truth) * 1000",
-            "counts_agree": "failed requests (Locust + probe) started in [inject - 1 s, trial "
-            "end) == load balancer failed_relays delta over the trial",
+            "true_failover_s": "max over target VMs of probe_down − min of their acceptance",
+            "true_detection_s": "max over target VMs of (probe_down − acceptance)",
+            "measured_failover_s": "Metrics.failover_time_s",
+            "measured_detection_s": "Metrics.failover_phases.detection_time_s",
+            "error_s": "measured − true (platform s); inf: the harness measured no end",
+            "start_offset_s": "first acceptance − the harness's inject event",
+            "failover_end_gap_s": "inject + measured failover − last probe_down",
+            "percentiles": "numpy linear over clean trials; p95 ≤ goal_s passes",
         },
-        "summary": summary,
-        "trials": rows,
-        "workdir": str(work),
+        "raw_dir": str(args.raw.relative_to(ROOT))
+        if args.raw.is_relative_to(ROOT)
+        else str(args.raw),
+        "faults": faults,
     }
 
 
-def markdown(report: dict[str, Any]) -> str:
-    s, settings = report["summary"], report["settings"]
-    lines = [
-        "# Failover-time accuracy against ground truth",
-        "",
-        f"Run {report['when']} on {report['machine']} (2 shared cores), "
-        f"`bench/bench_failover_accuracy.py`: {s['trials']} clean trials "
-        f"({s['trials_run']} run) of *stop a VM under load* on "
-        f"the emulator (time scale {settings['time_scale']}), {settings['users']} Locust users × "
-        f"{settings['rps_per_user']} req/s plus the traffic probe at {settings['probe_hz']} Hz, "
-        "a new connection per request, quiet window "
-        f"{settings['quiet_window_s']} s.",
-        "",
-        "- truth failover = `probe_down(vm) − operation_accepted(powerOff, vm)` (emulator truth)",
-        "- measured failover = start of the last failed request of the disruption after the "
-        "injection − `inject` (harness clock), from probes.metrics",
-        "- a trial is *confounded*, and replaced by another, when ground truth shows another "
-        "backend's probe going down during it (the emulator starved of CPU on the shared "
-        "machine): its figures are then a different disruption's. Confounded trials stay in the "
-        'table below, marked, and in the p95 "including confounded".',
-        "",
-        "| figure | value |",
-        "|---|---|",
-        f"| abs error p50 | {s['abs_error_ms_p50']:.1f} ms |",
-        f"| abs error p95 | {s['abs_error_ms_p95']:.1f} ms (limit {s['limit_ms']:.0f} ms: "
-        f"{'met' if s['within_limit_at_p95'] else 'NOT met'}) |",
-        f"| abs error max | {s['abs_error_ms_max']:.1f} ms |",
-        f"| confounded trials (replaced) | {s['confounded_trials']} (abs error p95 including "
-        f"them: {s['abs_error_ms_p95_including_confounded']:.1f} ms) |",
-        f"| mean signed error | {s['signed_error_ms_mean']:.1f} ms |",
-        f"| mean true failover | {s['truth_failover_s_mean'] * 1000:.0f} ms wall |",
-        f"| trials where failed requests = LB failed relays | "
-        f"{s['trials_with_count_agreement']}/{s['trials_run']} |",
-        f"| failed requests total / LB failed relays total | {s['failed_requests_total']} / "
-        f"{s['lb_failed_relays_total']} |",
-        f"| requests (Locust + probe) | {s['requests_total']} (median gap "
-        f"{(s['median_request_gap_ms'] or math.nan):.1f} ms) |",
-        "",
-        "The error has two parts, shown per trial: the start offset (the platform accepted the "
-        "call after the harness sent it: control-plane latency, on the harness's side of the "
-        "measurement) and the end gap (the last failed request started before `probe_down` by "
-        "up to one inter-arrival time of new flows to that VM — the sampling resolution).",
-        "",
-        "| trial | vm | truth ms | measured ms | error ms | start offset ms | end gap ms "
-        "| flows/s to the VM | failed req | LB failed relays | confounded by |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in report["trials"]:
-        measured = (
-            "-" if r["measured_failover_s"] is None else f"{r['measured_failover_s'] * 1000:.0f}"
-        )
-        error = "-" if r["error_ms"] is None else f"{r['error_ms']:.1f}"
-        gap = r["last_failure_minus_probe_down_ms"]
-        lines.append(
-            f"| {r['trial']} | {r['vm']} | {r['truth_failover_s'] * 1000:.0f} | {measured} | "
-            f"{error} | {r['accepted_minus_inject_ms']:.1f} | "
-            f"{'-' if gap is None else f'{gap:.1f}'} | {r['rate_to_vm_before_hz']:.0f} | "
-            f"{r['failed_requests']} | {r['lb_failed_relays']} | "
-            f"{len(r['confounded_by']) or ''} |"
-        )
-    return "\n".join(lines) + "\n"
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def reanalyse(args: argparse.Namespace) -> dict[str, Any]:
+    """Recompute every stored trial's figures with today's compute_metrics (the lifecycle's
+    arguments; no probe diagnostics) against its stored truth."""
+    old = json.loads((args.out / "failover_accuracy.json").read_text())
+    faults: dict[str, dict[str, Any]] = {}
+    for fault, result in old["faults"].items():
+        rows = []
+        for folder in sorted((args.raw / fault).glob("trial-*")):
+            timeline, truth, meta = read_raw(folder)
+            if meta.get("error"):
+                rows.append(error_row(meta))
+                continue
+            metrics = compute_metrics(
+                timeline,
+                probe=ProbeSettings(interval_s=float(result["probe_interval_s"])),
+                clock=Clock(float(old["settings"]["time_scale"])),
+                baseline_instances=meta["baseline_instances"],
+                platform_heals=False,
+            )
+            rows.append(analyse_trial(meta, metrics, truth))
+        faults[fault] = {"probe_interval_s": result["probe_interval_s"], "trials": rows}
+    out = report(args, faults, old["run_time_s"], old["settings"])
+    out["reanalysed_from"] = old.get("reanalysed_from", old["when"])
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--time-scale", type=float, default=0.05)
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--rps-per-user", type=float, default=10.0)
-    parser.add_argument("--probe-hz", type=float, default=50.0)
-    parser.add_argument("--quiet-window", type=float, default=1.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
-    report = run(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "failover_accuracy.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "failover_accuracy.md").write_text(markdown(report))
-    s = report["summary"]
-    print(
-        f"failover error |measured - truth|: p50 {s['abs_error_ms_p50']:.1f} ms, "
-        f"p95 {s['abs_error_ms_p95']:.1f} ms, max {s['abs_error_ms_max']:.1f} ms "
-        f"(limit {LIMIT_MS:.0f} ms at p95: {'met' if s['within_limit_at_p95'] else 'NOT met'}); "
-        f"failed requests = LB failed relays in "
-        f"{s['trials_with_count_agreement']}/{s['trials_run']} "
-        f"trials, totals {s['failed_requests_total']} / {s['lb_failed_relays_total']}"
+    parser.add_argument("--trials", type=int, default=20, help="clean trials per fault")
+    parser.add_argument(
+        "--faults", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}"
     )
-    return 0 if s["within_limit_at_p95"] and s["total_counts_agree"] else 1
+    parser.add_argument("--time-scale", type=float, default=0.05)
+    parser.add_argument("--hold", type=float, default=30.0, help="platform s")
+    parser.add_argument("--baseline", type=float, default=20.0, help="platform s")
+    parser.add_argument("--users", type=int, default=0, help="0 = the harness's default")
+    parser.add_argument("--rps-per-user", type=float, default=0.0, help="0 = the default")
+    parser.add_argument("--seed", type=int, default=1200, help="trial k uses seed + k")
+    parser.add_argument("--max-extra", type=int, default=10, help="replacement trials per fault")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--raw", type=Path, default=RAW)
+    parser.add_argument(
+        "--reanalyse", action="store_true", help="recompute the stored trials; run nothing"
+    )
+    args = parser.parse_args()
+    args.raw = args.raw.resolve()
+    faults = [f.strip() for f in args.faults.split(",") if f.strip()]
+    unknown = [f for f in faults if f not in CASES]
+    if unknown or not faults:
+        parser.error(f"unknown fault(s) {', '.join(unknown)}; use {', '.join(CASES)}")
+    if args.reanalyse:
+        result = reanalyse(args)
+    else:
+        began = time.monotonic()
+        work = Path(tempfile.mkdtemp(prefix="flexchaos-failover-bench-"))
+        for fault in faults:
+            shutil.rmtree(args.raw / fault, ignore_errors=True)
+        results = {}
+        for fault in faults:
+            print(f"{fault}: {args.trials} trials", flush=True)
+            results[fault] = run_fault(CASES[fault], args, work)
+        result = report(args, results, time.monotonic() - began)
+        result["workdir"] = str(work)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "failover_accuracy.json").write_text(
+        json.dumps(finite(result), indent=1, default=str) + "\n"
+    )
+    (args.out / "failover_accuracy.md").write_text(markdown(result))
+    print("\n".join(summary_table(result)))
+    passed = all(
+        r["summary"][figure]["passed"]
+        for r in result["faults"].values()
+        for figure in ("failover", "detection")
+    )
+    return 0 if passed else 1
+
+
+def finite(value: Any) -> Any:
+    """The report with math.inf as "inf" (strict JSON has no infinity; verdict.json says so)."""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 if __name__ == "__main__":

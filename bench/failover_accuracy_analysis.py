@@ -189,6 +189,10 @@ def analyse_trial(
         "proof": meta.get("proof"),
         "error": meta.get("error"),
         "routing_step_s": _platform(clock, phases.routing_step_s if phases else None),
+        # a figure the harness did not judge (its evidence had a gap) gates nothing: it is
+        # counted apart, not scored as an error
+        "failover_judged": "failover_time_s" not in metrics.not_judged,
+        "detection_judged": "detection_time_s" not in metrics.not_judged,
     }
 
 
@@ -226,15 +230,17 @@ def summarise(rows: Sequence[Mapping[str, Any]], goal_s: float) -> dict[str, Any
         "goal_s": goal_s,
     }
     for figure in ("failover", "detection"):
-        errors = [abs(r[f"{figure}_error_s"]) for r in clean if r[f"{figure}_error_s"] is not None]
+        judged = [r for r in clean if r.get(f"{figure}_judged", True)]
+        errors = [abs(r[f"{figure}_error_s"]) for r in judged if r[f"{figure}_error_s"] is not None]
         stats = _stats(errors)
-        signed = [r[f"{figure}_error_s"] for r in clean if r[f"{figure}_error_s"] is not None]
+        signed = [r[f"{figure}_error_s"] for r in judged if r[f"{figure}_error_s"] is not None]
         finite = [s for s in signed if math.isfinite(s)]
         p95 = stats["p95"]
         summary[figure] = {
             "abs_error_s": stats,
             "mean_signed_error_s": float(np.mean(finite)) if finite else None,
             "not_measured": sum(not math.isfinite(s) for s in signed),
+            "not_judged": len(clean) - len(judged),
             "mean_truth_s": _mean([r[f"true_{figure}_s"] for r in clean]),
             "passed": p95 is not None and p95 <= goal_s,
         }
@@ -320,8 +326,8 @@ def summary_table(report: Mapping[str, Any]) -> list[str]:
     lines = [
         f"| fault | trials (confounded, replaced) | \\|failover error\\| p50 / p95 / max | "
         f"p95 ≤ {goal:g} s | \\|detection error\\| p50 / p95 / max | p95 ≤ {goal:g} s | "
-        "failed requests / LB failed relays |",
-        "|---|---|---|---|---|---|---|",
+        "not judged (failover / detection) | failed requests / LB failed relays |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for fault, result in report["faults"].items():
         s = result["summary"]
@@ -331,6 +337,7 @@ def summary_table(report: Mapping[str, Any]) -> list[str]:
             f"| {fault} | {s['trials']} ({s['confounded_trials']}) | "
             f"{_s(fa['p50'])} / {_s(fa['p95'])} / {_s(fa['max'])} | {_verdict(f['passed'])} | "
             f"{_s(da['p50'])} / {_s(da['p95'])} / {_s(da['max'])} | {_verdict(d['passed'])} | "
+            f"{f.get('not_judged', 0)} / {d.get('not_judged', 0)} | "
             f"{s['failed_requests']} / {s['lb_failed_relays']} |"
         )
     return lines

@@ -11,6 +11,7 @@ A run's work dir holds: `locust_stats*.csv` (full history), `locust.json` (exact
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
@@ -19,7 +20,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +36,26 @@ MAX_WORKERS = 64
 WORKER_CONNECT_WAIT_S = 30
 STOP_GRACE_S = 15.0
 POLL_S = 0.05
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent thread dies
 NORMAL_EXIT_CODES = (0, 1)  # 1: some requests failed (Locust's --exit-code-on-error)
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """In the child, before exec: ask Linux for SIGTERM when the harness thread that started it
+    dies (PR_SET_PDEATHSIG), so Locust never outlives a harness killed with SIGKILL — an orphan
+    would keep loading the fleet and write request logs a retry could read. Elsewhere: None (the
+    run-time bound still ends Locust)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the harness died before the request took effect
+            os._exit(1)
+
+    return arm
 
 
 @dataclass(frozen=True)
@@ -195,6 +215,7 @@ class LoadRun:
             env=self._env(),
             cwd=self.workdir,
             start_new_session=True,  # a Ctrl-C in the terminal reaches the harness, not Locust
+            preexec_fn=die_with_parent(),  # a kill -9 of the harness must not orphan the load
         )
 
     def start(self) -> LoadRun:

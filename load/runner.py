@@ -48,10 +48,13 @@ def die_with_parent() -> Callable[[], None] | None:
     if not sys.platform.startswith("linux"):
         return None
     parent = os.getpid()
+    # Resolved here, in the parent: between fork and exec the child only makes the call (no
+    # dlopen, no import, no lock another thread of the harness might have held at the fork).
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    term = int(signal.SIGTERM)
 
     def arm() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        prctl(PR_SET_PDEATHSIG, term, 0, 0, 0)
         if os.getppid() != parent:  # the harness died before the request took effect
             os._exit(1)
 

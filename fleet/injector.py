@@ -190,6 +190,9 @@ class Injector:
     def prove(self, injection: Injection, seen: Sequence[Seen]) -> Proof:
         return injection.fault.prove(injection, seen)
 
+    def landed_at(self, injection: Injection) -> float | None:
+        return injection.fault.landed_at(injection)
+
     def reverted_at(self, injection: Injection, seen: Sequence[Seen]) -> float | None:
         return injection.fault.reverted_at(injection, seen)
 

@@ -248,6 +248,10 @@ class Experiment:
             injection, self.fleet.wall(self.scenario.hold_s), self._observation.tick_s,
             self.abort_reason,
         )  # fmt: skip
+        landed = injector.landed_at(injection)  # a service that queued the fault: its clock
+        inject = next(e for e in self.outcome.events if e["kind"] == "inject")
+        if landed is not None and landed > inject["time"]:
+            inject.update(time=landed, detail=f"sent {landed - inject['time']:.3f} s wall before")
         if end.aborted:
             self.outcome.aborted = end.aborted
             self.event("abort", detail=end.aborted)

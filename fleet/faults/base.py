@@ -174,6 +174,11 @@ class Fault:
         """Default: every target VM was seen out of `running` after the fault was requested."""
         return seen_out_of_running(injection.vms, seen, injection.requested_at)
 
+    def landed_at(self, injection: Injection) -> float | None:
+        """When the platform began the fault, when that is later than the injecting call (a
+        service that queues it); None: at the call."""
+        return None
+
     def reverted_at(self, injection: Injection, seen: Sequence[Seen]) -> float | None:
         """When the fault really ended; None when that is the harness's revert call."""
         return None

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+import fleet.faults.chaos_executions as executions
 from fleet.azure_errors import translated
 from fleet.faults.base import Effect, Fault, HoldEnd, Injection, Intent, PlanCalls, Proof, Seen
 from fleet.faults.base import seen_out_of_running as _seen_out_of_running
@@ -161,12 +162,12 @@ class ChaosStudioFault(Fault):
         with translated(f"create Chaos Studio experiment {name}"):
             poller = chaos.experiments.begin_create_or_update(rg, name, body)
         ops.finish(poller, f"create Chaos Studio experiment {name}")
-        before = _execution_ids(ops, rg, name)
+        before = executions.execution_ids(ops, rg, name)
         requested_at = time.time()
         with translated(f"start Chaos Studio experiment {name}"):
             poller = chaos.experiments.begin_start(rg, name)
         ops.finish(poller, f"start Chaos Studio experiment {name}")
-        execution = _new_execution(ops, rg, name, before)
+        execution = executions.new_execution(ops, rg, name, before)
         return Effect(
             f"experiment {name} started (execution {execution})",
             {"execution_id": execution, "statuses": []},
@@ -239,20 +240,31 @@ class ChaosStudioFault(Fault):
         effect = injection.effects[entry.id]
         rg, name = entry.revert["resource_group"], entry.revert["experiment"]
         limit = deadline + END_GRACE_S
-        while True:
-            status = _status(ops, rg, name, effect)
-            if is_terminal(status):
-                effect.detail["ended_at"] = time.time()
-                return HoldEnd(detail=f"Chaos Studio execution ended {status}")
-            reason = abort()
-            if reason:
-                return HoldEnd(aborted=reason, detail=f"execution {status}; cancelled")
-            if time.monotonic() >= limit:
-                return HoldEnd(
-                    aborted=f"the Chaos Studio execution was still {status} "
-                    f"{END_GRACE_S:.0f} s after the hold; cancelled",
-                )
-            time.sleep(tick_s)
+        try:
+            while True:
+                status = executions.status(ops, rg, name, effect)
+                if is_terminal(status):
+                    effect.detail["ended_at"] = time.time()
+                    return HoldEnd(detail=f"Chaos Studio execution ended {status}")
+                reason = abort()
+                if reason:
+                    return HoldEnd(aborted=reason, detail=f"execution {status}; cancelled")
+                if time.monotonic() >= limit:
+                    return HoldEnd(
+                        aborted=f"the Chaos Studio execution was still {status} "
+                        f"{END_GRACE_S:.0f} s after the hold; cancelled",
+                    )
+                time.sleep(tick_s)
+        finally:
+            effect.detail["action_started_at"] = executions.action_started(ops, rg, name, effect)
+
+    def landed_at(self, injection: Injection) -> float | None:
+        """When the service started the fault's action: Chaos Studio queues an execution
+        (about 10 s on the emulator, undocumented on Azure) before it touches a VM, so the
+        failover clock starts there, not at `begin_start` (the execution details' startTime)."""
+        effects = [injection.effects[e.id] for e in injection.entries if e.id in injection.effects]
+        started = [e.detail.get("action_started_at") for e in effects]
+        return min((t for t in started if t is not None), default=None)
 
     def revert(self, ops: VmOps, entry: JournalEntry) -> str:
         """Cancel what still runs, then start every VM it left down. Idempotent."""
@@ -319,47 +331,6 @@ class ChaosStudioFault(Fault):
         entry = injection.entries[0] if injection.entries else None
         effect = injection.effects.get(entry.id) if entry else None
         return effect.detail.get("ended_at") if effect else None
-
-
-def _status(ops: VmOps, rg: str, name: str, effect: Effect) -> str:
-    """The execution's status now; each change is kept (time, status) in the effect."""
-    chaos = ops.target.clients.chaos
-    with translated(f"read the execution of {name}"):
-        execution = chaos.experiments.get_execution(rg, name, effect.detail["execution_id"])
-    status = str(execution.status)
-    statuses = effect.detail.setdefault("statuses", [])
-    if not statuses or statuses[-1][1] != status:
-        statuses.append((time.time(), status))
-    return status
-
-
-def _execution_ids(ops: VmOps, rg: str, name: str) -> set[str]:
-    try:
-        with translated(f"list executions of {name}"):
-            return {
-                str(e.name)
-                for e in ops.target.clients.chaos.experiments.list_all_executions(rg, name)
-            }
-    except NotFound:
-        return set()
-
-
-def _new_execution(ops: VmOps, rg: str, name: str, before: set[str]) -> str:
-    """The execution the start made: begin_start returns nothing, so list and compare."""
-    deadline = time.monotonic() + ops.timeout_s
-    while True:
-        with translated(f"list executions of {name}"):
-            executions = list(ops.target.clients.chaos.experiments.list_all_executions(rg, name))
-        fresh = [e for e in executions if str(e.name) not in before]
-        if fresh:
-            newest = max(fresh, key=lambda e: e.started_at.timestamp() if e.started_at else 0)
-            return str(newest.name)
-        if time.monotonic() >= deadline:
-            raise OperationTimeout(
-                f"experiment {name} was started but no new execution appeared within "
-                f"{ops.timeout_s:.0f} s; run `flexchaos rollback`"
-            )
-        time.sleep(ops.target.poll_interval_s)
 
 
 def restore_vms(ops: VmOps, vms: Sequence[str]) -> str:

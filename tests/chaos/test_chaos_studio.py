@@ -119,6 +119,17 @@ def test_full_lifecycle(emulator: RunningEmulator, settled: FleetTarget, tmp_pat
     seen = [s for _, s in injection.effects[injection.entries[0].id].detail["statuses"]]
     assert seen[-1] == "Success"
     assert injection.requested_at <= truth[0][0]
+    # the failover clock starts when the service started the action, not at begin_start: the
+    # action starts once the execution runs, and it is what powers the VMs off
+    landed = chaos.landed_at(injection)
+    assert landed is not None and truth[2][0] - 0.05 <= landed
+    first_off = min(
+        e["time"]
+        for name in names
+        for e in emulator.client.truth(kind="power_state", vm=name)
+        if e["from"] == "running" and e["time"] >= truth[2][0]
+    )
+    assert landed <= first_off + 0.05 and landed - injection.requested_at > 0
     # each VM was powered off (abruptly) while Running, and started again before Success
     running_at, success_at = truth[2][0], truth[3][0]
     for name in names:

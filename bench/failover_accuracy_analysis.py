@@ -371,10 +371,12 @@ def markdown(report: Mapping[str, Any]) -> str:
         "",
         "- **true failover** = `probe_down` of the last target VM − the platform's acceptance "
         "of the fault (the last moment a new flow could fail); **measured** = "
-        "`Metrics.failover_time_s`.",
+        "`Metrics.failover_time_s` (the last failure of the last disruption; with no failed "
+        "request but a target VM the load balancer stopped routing to, that routing change).",
         "- **true detection** = `probe_down` − acceptance, per VM, the slowest; **measured** = "
-        "`Metrics.failover_phases.detection_time_s` (the first routing sample showing the VM "
-        "down, from the harness's call).",
+        "`Metrics.failover_phases.detection_time_s` (the midpoint between the last routing "
+        "sample still showing the VM up and the first showing it down, from the harness's "
+        "call).",
         "- Percentiles over the clean trials (numpy, linear); an error the harness could not "
         "close (never ended, not measured) counts as infinite.",
         "- A trial is *confounded* when ground truth shows another backend's probe going down "

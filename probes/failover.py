@@ -14,13 +14,16 @@ Defined so that it cannot hide a disruption:
 - a fault injected in waves (several VMs, several calls) is one fault, timed from its first
   injection.
 A disruption has ended only when traffic was seen for a quiet window after its last failure: no
-traffic is no evidence that the errors stopped.
+traffic is no evidence that the errors stopped. And no failed request is no evidence that no
+flow could fail: when a target VM left service (the load balancer stopped routing to it) but no
+request happened to reach it in between, the figure runs to that routing change, the last
+moment a new flow could have failed (`seen_by_the_load_balancer`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -46,6 +49,7 @@ class Failover:
     disruption: Disruption | None  # the last one counted
     traffic_after: bool
     counted: int = 0  # disruptions within the fault window (every one is in Metrics.disruptions)
+    from_routing: str | None = None  # the VM whose routing change set the figure (none failed)
 
 
 def disruptions(requests: pd.DataFrame, since: float, quiet_window_s: float) -> list[Disruption]:
@@ -94,3 +98,22 @@ def failover(
     last = counted[-1]
     value = last.last_failure - injection if last.ended else math.inf
     return Failover(injection, value, last, traffic_after=True, counted=len(counted))
+
+
+def seen_by_the_load_balancer(result: Failover, routing_stopped: dict[str, float]) -> Failover:
+    """No request failed, yet the load balancer stopped routing to a target VM after the
+    injection (`routing_stopped`: VM → when, from the balancer's own health status): a flow could
+    have failed until then, so the failover runs to the latest such change instead of reading 0.
+
+    Without this a Spot eviction read 0 or ~30 s platform by chance: its VM serves through the
+    30 s notice and the window between its going and the probe's mark-down is often shorter than
+    the gap between two flows to it (bench/results/failover_accuracy.md)."""
+    if result.time_s != 0.0 or result.counted:
+        return result
+    after = {
+        vm: at for vm, at in routing_stopped.items() if math.isfinite(at) and at > result.injection
+    }
+    if not after:
+        return result
+    vm = max(after, key=lambda name: after[name])
+    return replace(result, time_s=after[vm] - result.injection, from_routing=vm)

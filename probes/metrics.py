@@ -36,7 +36,7 @@ from probes.capacity_curves import (
 )
 from probes.diagnostics import Diagnostics
 from probes.evidence import Evidence, FaultWindow, fault_window, gather
-from probes.failover import Disruption, Failover, disruptions, failover
+from probes.failover import Disruption, Failover, disruptions, failover, seen_by_the_load_balancer
 from probes.measures import (
     ERROR_RATE,
     FAILOVER_TIME,
@@ -152,6 +152,11 @@ class Metrics:
                     "1 disruption" if first.counted == 1
                     else f"end of the last of {first.counted} disruptions"
                 )  # fmt: skip
+            elif first.from_routing:
+                out[FAILOVER_TIME.name] = (
+                    "no request failed; ends when the load balancer stopped routing to "
+                    f"{first.from_routing} (a flow could fail until then)"
+                )
             else:
                 out[FAILOVER_TIME.name] = "no request failed in the fault window"
         return out
@@ -249,6 +254,9 @@ def compute_metrics(
         last_failure=counted.last_failure if counted is not None else None,
         capacity_back=None if recovery is None else recovery.recovered_at,
     )
+    if failovers:
+        failovers[0] = seen_by_the_load_balancer(failovers[0], failover_phases.routed_until())
+        failover_time = failovers[0].time_s
     labels = timeline.phase_labels(requests["start"])
     phases = {
         p.name: phase_stats(p.name, requests[(labels == p.name).fillna(False)])

@@ -6,9 +6,11 @@
 - call accepted: the `inject` event naming the VM (the injecting call was sent);
 - VM state reached: the first capacity sample from then on showing the VM out of running
   (stopping, stopped, deallocated, ...), unhealthy, or no longer listed (deleted);
-- LB stopped routing: the first routing sample from then on showing the VM down, or no longer
-  listed once it had been (it left the pool). On the emulator the samples come from its load
-  balancer, on Azure from the Load Balancer's per-backend health status (probes/routing.py).
+- LB stopped routing: between the last routing sample still showing the VM up (or the call,
+  if later) and the first one from the call on showing it down, or no longer listed once it had
+  been (it left the pool) — the midpoint of that interval. On the emulator the samples come
+  from its load balancer, on Azure from the Load Balancer's per-backend health status
+  (probes/routing.py).
   With no routing sample of the VM after the call, the fallback is the start of the last request
   the VM served from the call until the last failure (or until it is back in service): when it
   was last seen serving, a lower bound on when routing stopped (none served: no figure);
@@ -143,6 +145,15 @@ class FailoverPhases:
             lines.append(f"phases of {vm.vm} ({unit} after the call): " + " → ".join(parts))
         return lines
 
+    def routed_until(self) -> dict[str, float]:
+        """VM → when the load balancer itself stopped routing to it (not the last-request
+        fallback, which is only a lower bound; inf: it never did while observed)."""
+        return {
+            v.vm: v.routing_stopped
+            for v in self.vms
+            if v.routing_source == FROM_LOAD_BALANCER and v.routing_stopped is not None
+        }
+
     def measurements(self) -> dict[Measure, float | None]:
         """The phase figures by measure, wall seconds."""
         return {STATE_TIME: self.state_time_s, DETECTION_TIME: self.detection_time_s}
@@ -241,21 +252,39 @@ def _state_reached(capacity: pd.DataFrame, vm: str, since: float) -> Found:
 
 
 def _routing_stopped(routing: pd.DataFrame, vm: str, since: float) -> Found:
-    """First routing tick at/after `since` with the VM down, or gone after being listed."""
+    """When the load balancer stopped routing to the VM: the change lies between the last tick
+    that still showed it up (or the call, if later) and the first tick at/after `since` showing
+    it down or gone after being listed; the estimate is that interval's midpoint, which halves
+    the sampling bias of taking the first "down" tick (bench/bench_failover_accuracy.py)."""
     mine = routing[routing["instance"] == vm] if not routing.empty else routing
     if mine.empty:
         return None, None
     seen_after = False
+    last_up = _last_up_before(mine, since)
     for tick in np.unique(routing.loc[routing["time"] >= since, "time"].to_numpy(dtype=float)):
         row = mine[mine["time"] == tick]
         if row.empty:
             if bool((mine["time"] < tick).any()):
-                return float(tick), LEFT_THE_POOL
+                return _between(last_up, since, float(tick)), LEFT_THE_POOL
             continue
         seen_after = True
         if _text(row["state"].iloc[0]) == "down":
-            return float(tick), _text(row["reason"].iloc[0]) or None
+            return _between(last_up, since, float(tick)), _text(row["reason"].iloc[0]) or None
+        last_up = float(tick)
     return (math.inf, None) if seen_after else (None, None)
+
+
+def _last_up_before(mine: pd.DataFrame, since: float) -> float | None:
+    """The last tick before `since` that showed the VM routed to (None: none did)."""
+    before = mine[(mine["time"] < since) & (mine["state"] != "down")]
+    return float(before["time"].max()) if not before.empty else None
+
+
+def _between(last_up: float | None, since: float, first_down: float) -> float:
+    """Midpoint of the interval the change lies in: (max(last up, call), first down]."""
+    if last_up is None:
+        return first_down
+    return (max(last_up, since) + first_down) / 2.0
 
 
 def _back_in_service(capacity: pd.DataFrame, vm: str, out_at: float | None) -> float:

@@ -18,12 +18,13 @@ from probes.phases import FROM_LOAD_BALANCER, LABELS
 from probes.timeline import Timeline
 
 REPO = Path(__file__).resolve().parents[2]
+TIME_SCALE = 0.05  # wall seconds per platform second
 QUERY_SLACK_S = 0.05  # wall: a query's own time (its row is stamped when it is sent)
 
 
 @pytest.fixture(scope="module")
 def fleet(start_emulator: Callable[..., RunningEmulator]) -> RunningEmulator:
-    return start_emulator(time_scale=0.05)  # a probe interval of 0.25 s wall: judgeable
+    return start_emulator(time_scale=TIME_SCALE)  # a probe interval of 0.25 s wall: judgeable
 
 
 def test_stop_vm_detection_agrees_with_the_load_balancers_truth(
@@ -55,11 +56,13 @@ def test_stop_vm_detection_agrees_with_the_load_balancers_truth(
     tick = phases.routing_step_s
     assert tick is not None
     assert vm.routing_stopped is not None
-    # the first sample showing it down is the first one sent after the load balancer marked it
-    # (a sample sent just before can see it too: the query is answered a moment later)
-    assert probe_down - QUERY_SLACK_S <= vm.routing_stopped <= probe_down + tick + QUERY_SLACK_S
+    # the change lies between the last sample showing it up and the first showing it down (a
+    # sample sent just before can see it too: the query is answered a moment later); the
+    # estimate is that interval's midpoint, so within half a tick of the truth either way
+    assert abs(vm.routing_stopped - probe_down) <= tick / 2 + QUERY_SLACK_S
     verdicts = json.loads((out / "verdicts.json").read_text())
     verdict = next(v for v in verdicts if v["experiment"] == "test_stop_vm")
     row = next(r for r in verdict["rows"] if r["target"] == "max_detection_time_s")
-    truth_s = (probe_down - vm.accepted) / 0.02  # platform seconds
-    assert row["passed"] and abs(row["measured"] - truth_s) <= (tick + QUERY_SLACK_S) / 0.02
+    truth_s = (probe_down - vm.accepted) / TIME_SCALE  # platform seconds
+    within = (tick / 2 + QUERY_SLACK_S) / TIME_SCALE
+    assert row["passed"] and abs(row["measured"] - truth_s) <= within

@@ -31,7 +31,7 @@ def test_each_phase_is_marked_where_it_happened_with_its_name() -> None:
         assert isinstance(span, Annotation)
         assert span.xy[0] == pytest.approx(vm.routing_stopped - t0)  # type: ignore[operator]
         (text,) = artists(figure, "detection:text")
-        assert text.get_text() == "detection 25.0 s platform (0.50 s wall)"  # clock 0.02
+        assert text.get_text() == "detection 12.5 s platform (0.25 s wall)"  # clock 0.02
         legend = {t.get_text() for t in figure.legends[0].get_texts()}
         assert set(LABELS.values()) <= legend
 

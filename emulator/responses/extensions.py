@@ -1,7 +1,9 @@
 """Microsoft.Compute/virtualMachines/{vm}/extensions: GET, list, PUT, PATCH, DELETE.
 
 Shapes follow compute 39 (properties.publisher/type/typeHandlerVersion/settings). Changes are
-long-running operations whose settings take effect when they complete (extension_updated).
+long-running operations whose settings take effect when they complete (extension_updated); PUT
+and PATCH answer with Azure-AsyncOperation, Location and Retry-After as the 2026-04-01
+specification declares, and the Location's final answer is the extension.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ async def _put_or_patch(request: web.Request, merge: bool) -> web.Response:
         provisioning_state="Creating" if created else "Updating",
     )
     body = render_extension(vm, preview, w.scale_set.location)
-    return accepted(request, op, status=201 if created else 200, body=body, location=False)
+    return accepted(request, op, status=201 if created else 200, body=body)
 
 
 async def put_extension(request: web.Request) -> web.Response:

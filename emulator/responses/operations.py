@@ -65,12 +65,21 @@ class LroStyle:
         return f"/subscriptions/{{subscriptionId}}/providers/{self.provider}/locations/{{location}}"
 
 
+def _compute_result(w: World, op: Operation) -> dict[str, Any]:
+    """An extension PUT/PATCH's result (its final-state-schema is VirtualMachineExtension)."""
+    from emulator.responses.extensions import render_extension  # extensions imports us
+
+    vm, ext = op.output  # type: ignore[misc]
+    return render_extension(vm, ext, w.scale_set.location)
+
+
 COMPUTE = LroStyle(
     "Microsoft.Compute",
     "operations",
     lambda w, op_id: w.operation(op_id),
     status_result=False,
     ok_when_done=True,
+    render_result=_compute_result,
     location_at_monitor=True,
 )
 CHAOS = LroStyle(

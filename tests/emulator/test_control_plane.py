@@ -312,7 +312,9 @@ def test_raw_http_contract(emulator: RunningEmulator) -> None:
         page = http.get(vms, headers=auth, params={"api-version": "2026-04-01"}).json()
         assert "api-version=2026-04-01" in page["nextLink"]
         name = page["value"][0]["name"]
-        action = http.post(f"{vms}/{name}/restart", headers=auth, params={"api-version": "2026-04-01"})
+        action = http.post(
+            f"{vms}/{name}/restart", headers=auth, params={"api-version": "2026-04-01"}
+        )
         assert action.status_code == 202
         assert int(action.headers["Retry-After"]) >= 1
         assert int(action.headers["retry-after-ms"]) >= 1

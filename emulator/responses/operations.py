@@ -41,6 +41,7 @@ from emulator.responses._arm import (
     iso,
 )
 from emulator.responses._arm import world as world_of
+from emulator.responses._extension_render import render_extension
 from emulator.routing import Route
 
 MIN_POLL_MS = 20
@@ -67,8 +68,6 @@ class LroStyle:
 
 def _compute_result(w: World, op: Operation) -> dict[str, Any]:
     """An extension PUT/PATCH's result (its final-state-schema is VirtualMachineExtension)."""
-    from emulator.responses.extensions import render_extension  # extensions imports us
-
     vm, ext = op.output  # type: ignore[misc]
     return render_extension(vm, ext, w.scale_set.location)
 

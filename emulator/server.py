@@ -134,8 +134,9 @@ async def _handle(request: web.Request, handler: Any) -> web.StreamResponse:
 def _request_ids(request: web.Request, response: web.StreamResponse) -> None:
     """The ids ARM puts on every answer: its own `x-ms-request-id`, and the correlation id,
     the client's `x-ms-correlation-request-id` when it sent one (a new one otherwise); the
-    client's `x-ms-client-request-id` is echoed (docs/azure-behaviour.md §6)."""
-    response.headers["x-ms-request-id"] = str(uuid.uuid4())
+    client's `x-ms-client-request-id` is echoed (docs/azure-behaviour.md §6). A handler may
+    have set the request id already (Compute's accepted operations use the operation id)."""
+    response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
     correlation = request.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
     response.headers["x-ms-correlation-request-id"] = correlation
     client_id = request.headers.get("x-ms-client-request-id")

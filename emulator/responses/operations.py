@@ -130,6 +130,8 @@ def accepted(
     if op.finished and body is None and style.ok_when_done:
         return web.Response(status=200)
     headers = {**operation_urls(request, op, style), **poll_headers(op)}
+    if style.location_at_monitor:  # Compute's request id is its operation id (§6.1 trace)
+        headers["x-ms-request-id"] = op.id
     if not location:
         headers.pop("Location")
     if body is None:

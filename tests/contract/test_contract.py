@@ -162,6 +162,7 @@ def test_strict_client_completes_every_power_operation_in_both_polling_styles(
         accepted = arm.call("POST", f"{arm.vms}/{name}/{action}", COMPUTE, params=params)
         assert accepted.status_code == 202, f"{action}: {accepted.status_code}"
         location = accepted.headers["Location"]
+        assert f"/operations/{accepted.headers['x-ms-request-id']}?" in location
         assert "/providers/Microsoft.Compute/locations/" in location
         assert "/operations/" in location and "monitor=true" in location
         final = lro.complete(accepted, style)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ if any served ARM route went unchecked. docs/emulator.md "Contract tests" says w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ import pytest
 from emulator.launcher import RunningEmulator
 from tests.contract.routes import arm_routes, spec_operation_for
 from tests.contract.spec import Contract
-from tests.contract.strict_lro import LroFailed, StrictLro
+from tests.contract.strict_lro import StrictLro
 from tests.waiting import wait_for
 
 COMPUTE, NETWORK, CHAOS, CHAOS_2023 = "2026-04-01", "2026-03-01", "2025-01-01", "2023-11-01"
@@ -174,28 +174,43 @@ def test_strict_client_completes_every_power_operation_in_both_polling_styles(
     assert nothing_to_do.status_code == 200 and "Location" not in nothing_to_do.headers
 
 
-def test_a_second_power_operation_is_refused_and_delete_preempts(arm: Arm, lro: StrictLro) -> None:
+def test_a_second_power_operation_is_refused_and_delete_preempts(
+    start_emulator: Callable[..., RunningEmulator], contract: Contract
+) -> None:
     """docs/azure-behaviour.md §2.6: OperationNotAllowed for a second operation while one
-    runs; a delete preempts it (status Canceled, error OperationPreempted)."""
-    name = arm.vm_names()[2]
-    running = arm.call("POST", f"{arm.vms}/{name}/powerOff", COMPUTE)
-    assert running.status_code == 202
-    second = arm.call("POST", f"{arm.vms}/{name}/start", COMPUTE)
-    assert (second.status_code, second.json()["error"]["code"]) == (409, "OperationNotAllowed")
-    assert "another operation is in progress" in second.json()["error"]["message"]
-    assert "Retry-After" not in second.headers
-    deleting = arm.call("DELETE", f"{arm.vms}/{name}", COMPUTE)
-    assert deleting.status_code == 202
-    with pytest.raises(LroFailed) as preempted:
-        lro.complete(running, "azure-async-operation")
-    assert preempted.value.status == "Canceled"
-    assert preempted.value.error["code"] == "OperationPreempted"
-    with pytest.raises(LroFailed) as at_location:
-        lro.complete(running, "location")
-    assert at_location.value.error["code"] == "OperationPreempted"
-    assert lro.complete(deleting, "location") is not None
-    gone = arm.call("GET", f"{arm.vms}/{name}", COMPUTE)
-    assert gone.status_code == 404
+    runs; a delete preempts it (status Canceled, error OperationPreempted). A long powerOff
+    (600 platform s) keeps the first operation running for as long as the test needs."""
+    slow = start_emulator("[timings]\npower_off = 600\n")
+    headers = {"Authorization": f"Bearer {slow.info.token}"}
+    with httpx.Client(headers=headers, timeout=30) as http:
+        arm, lro = Arm(slow, http, contract), StrictLro(http, contract)
+        name = arm.vm_names()[0]
+        running = arm.call("POST", f"{arm.vms}/{name}/powerOff", COMPUTE)
+        assert running.status_code == 202
+        in_progress = http.get(running.headers["Azure-AsyncOperation"])
+        contract.check(in_progress)
+        assert in_progress.json()["status"] == "InProgress"
+        assert int(in_progress.headers["Retry-After"]) >= 1
+        at_location = http.get(running.headers["Location"])
+        contract.check(at_location)
+        assert at_location.status_code == 202 and int(at_location.headers["Retry-After"]) >= 1
+        second = arm.call("POST", f"{arm.vms}/{name}/start", COMPUTE)
+        assert (second.status_code, second.json()["error"]["code"]) == (409, "OperationNotAllowed")
+        assert "another operation is in progress" in second.json()["error"]["message"]
+        assert "Retry-After" not in second.headers
+        deleting = arm.call("DELETE", f"{arm.vms}/{name}", COMPUTE)
+        assert deleting.status_code == 202
+        # the preemption is immediate: the first operation's monitor and Location say so now
+        # (StrictLro would first wait the 202's Retry-After, 12 s for this long powerOff)
+        status = http.get(running.headers["Azure-AsyncOperation"])
+        contract.check(status)
+        assert status.json()["status"] == "Canceled"
+        assert status.json()["error"]["code"] == "OperationPreempted"
+        result = http.get(running.headers["Location"])
+        contract.check(result)
+        assert (result.status_code, result.json()["error"]["code"]) == (409, "OperationPreempted")
+        assert lro.complete(deleting, "location") is not None
+        assert arm.call("GET", f"{arm.vms}/{name}", COMPUTE).status_code == 404
 
 
 def test_simulate_eviction_is_204(arm: Arm) -> None:

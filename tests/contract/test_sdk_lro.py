@@ -84,8 +84,10 @@ def test_plain_chaos_client_completes_every_call(emulator: RunningEmulator) -> N
     execution = next(iter(chaos.experiments.list_all_executions(rg, "sdk")))
     chaos.experiments.begin_cancel(rg, "sdk").result()
     wait_for(
-        lambda: str(chaos.experiments.get_execution(rg, "sdk", execution.name).status).lower()
-        not in ("running", "cancelling"),
+        lambda: (
+            str(chaos.experiments.get_execution(rg, "sdk", execution.name).status).lower()
+            not in ("running", "cancelling")
+        ),
         timeout=60,
         what="the canceled execution to stop",
     )

@@ -15,11 +15,13 @@ import os
 import signal
 import sys
 import traceback
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from emulator import api_versions
 from emulator.clock import Clock
 from emulator.control_faults import ControlFaults
 from emulator.dataplane import DataPlane
@@ -97,6 +99,12 @@ async def _serve_arm(request: web.Request, handler: Any) -> web.StreamResponse:
                 "The api-version query parameter (?api-version=) is required for all requests."
             )
         )
+    try:
+        api_versions.check(
+            request.path, request.query["api-version"], request.app[WORLD].scale_set.location
+        )
+    except ArmError as exc:
+        return error_response(exc)
     client_id = request.headers.get("x-ms-client-request-id")
     listing = request.method == "GET" and request.path.endswith(VM_LIST_SUFFIX)
     if listing and faults.listing_fails(client_id):
@@ -123,12 +131,27 @@ async def _handle(request: web.Request, handler: Any) -> web.StreamResponse:
         return error_response(InternalServerError("The emulator failed."))
 
 
+def _request_ids(request: web.Request, response: web.StreamResponse) -> None:
+    """The ids ARM puts on every answer: its own `x-ms-request-id`, and the correlation id,
+    the client's `x-ms-correlation-request-id` when it sent one (a new one otherwise); the
+    client's `x-ms-client-request-id` is echoed (docs/azure-behaviour.md §6). A handler may
+    have set the request id already (Compute's accepted operations use the operation id)."""
+    response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+    correlation = request.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
+    response.headers["x-ms-correlation-request-id"] = correlation
+    client_id = request.headers.get("x-ms-client-request-id")
+    if client_id:
+        response.headers["x-ms-client-request-id"] = client_id
+
+
 @web.middleware
 async def arm_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """ARM routes: auth, api-version, faults, errors in ARM shape, and the request log."""
+    """ARM routes: auth, api-version, faults, errors in ARM shape, request ids, and the
+    request log."""
     if not request.path.startswith(ARM_PREFIX):
         return await _handle(request, handler)
     response = await _serve_arm(request, handler)
+    _request_ids(request, response)
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else request.path
     request.app[REQUEST_LOG].add(request.method, request.path, route, response.status)

@@ -1,8 +1,9 @@
 """Azure SDK clients for a fleet: the same classes against Azure or the emulator.
 
 Against the emulator the clients get its `arm_url` as base_url, a static bearer-token policy
-(the default policy refuses to send a token over plain http) and a short polling interval;
-against Azure they get DefaultAzureCredential and the cloud's Resource Manager endpoint.
+(the default policy refuses to send a token over plain http), a short polling interval and the
+emulator's compressed polling hint; against Azure they get DefaultAzureCredential and the
+cloud's Resource Manager endpoint.
 """
 
 from __future__ import annotations
@@ -45,6 +46,23 @@ class StaticBearerPolicy(SansIOHTTPPolicy):
         request.http_request.headers["Authorization"] = f"Bearer {self._token}"
 
 
+class EmulatorPollingHint(SansIOHTTPPolicy):
+    """Lets the SDK poll the emulator at its compressed pace.
+
+    The emulator's in-progress answers carry ARM's integer `Retry-After` (>= 1 s, as Azure
+    sends it) and `retry-after-ms` (its scaled wait). azure-core reads Retry-After first, so
+    on a successful (2xx) answer that has both, this drops Retry-After and the SDK waits what
+    retry-after-ms says. Error answers (429, 5xx) are left alone: their Retry-After is the
+    retry policy's. Against Azure this policy is not installed.
+    """
+
+    def on_response(self, request: Any, response: Any) -> None:
+        http = response.http_response
+        headers = http.headers
+        if 200 <= http.status_code < 300 and "retry-after-ms" in headers:
+            headers.pop("Retry-After", None)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where Resource Manager is and how to authenticate to it."""
@@ -61,6 +79,7 @@ class Endpoint:
         if self.emulator_token is not None:
             kwargs["authentication_policy"] = StaticBearerPolicy(self.emulator_token)
             kwargs["polling_interval"] = EMULATOR_POLLING_INTERVAL_S
+            kwargs["per_call_policies"] = [EmulatorPollingHint()]
         else:
             kwargs["credential_scopes"] = [self.arm_url.rstrip("/") + "/.default"]
         return kwargs

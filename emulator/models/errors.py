@@ -64,6 +64,18 @@ class MissingApiVersionParameter(ArmError):
     status, code = 400, "MissingApiVersionParameter"
 
 
+class InvalidApiVersionParameter(ArmError):
+    """An api-version that is empty or not a date (docs/azure-behaviour.md §6)."""
+
+    status, code = 400, "InvalidApiVersionParameter"
+
+
+class NoRegisteredProviderFound(ArmError):
+    """A well-formed api-version the resource type does not serve (docs/azure-behaviour.md §6)."""
+
+    status, code = 400, "NoRegisteredProviderFound"
+
+
 class AuthenticationFailed(ArmError):
     status, code = 401, "AuthenticationFailed"
 
@@ -102,6 +114,13 @@ class OperationNotAllowed(ArmError):
     """Compute refuses an operation in the VM's current state (docs/azure-behaviour.md §2.4)."""
 
     status, code = 409, "OperationNotAllowed"
+
+
+class OperationPreempted(ArmError):
+    """A running Compute operation superseded by a later one (a delete): its status monitor
+    ends `Canceled` with this error (docs/azure-behaviour.md §2.6)."""
+
+    status, code = 409, "OperationPreempted"
 
 
 class Conflict(ArmError):

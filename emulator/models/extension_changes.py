@@ -54,7 +54,7 @@ class ExtensionChanges(PowerStateMachine):
             current.busy = True
             current.provisioning_state = "Updating"
 
-        def apply() -> None:
+        def apply() -> object:
             ext = vm.extensions.get(ext_name) or Extension(
                 name=ext_name,
                 publisher=fields["publisher"],
@@ -68,6 +68,7 @@ class ExtensionChanges(PowerStateMachine):
             ext.provisioning_state = "Succeeded"
             vm.extensions[ext_name] = ext
             self.truth.record("extension_updated", vm.name, extension=ext_name)
+            return (vm, ext)  # the operation's result: the Location answers with it
 
         return self._launch_side(vm, operation, apply), current is None
 
@@ -81,22 +82,23 @@ class ExtensionChanges(PowerStateMachine):
         ext.busy = True
         ext.provisioning_state = "Deleting"
 
-        def apply() -> None:
+        def apply() -> object:
             vm.extensions.pop(ext_name, None)
             if not self._health_external and vm.health_extension() is None:
                 vm.health_state = None
             self.truth.record("extension_updated", vm.name, extension=ext_name, deleted=True)
+            return None
 
         return self._launch_side(vm, "extensions.delete", apply)
 
-    def _launch_side(self, vm: VirtualMachine, name: str, apply: Callable[[], None]) -> Operation:
+    def _launch_side(self, vm: VirtualMachine, name: str, apply: Callable[[], object]) -> Operation:
         """An operation that does not hold the VM: `apply` runs after `extension` seconds."""
         op = self._accept(vm, name, self._t.extension)
 
         async def run() -> None:
             try:
                 await self.clock.sleep(self._t.extension)
-                apply()
+                op.output = apply()
             except asyncio.CancelledError:
                 self._canceled(op)
                 raise

@@ -16,6 +16,7 @@ from emulator.models.errors import ArmError
 IN_PROGRESS = "InProgress"
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
+CANCELED = "Canceled"
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Operation:
     error: ArmError | None = None  # why it failed (the status monitor's `error`)
     output: object | None = None  # what it produced, when its final answer has a body
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = field(default=None, repr=False)  # what runs it, if any
 
     @property
     def finished(self) -> bool:
@@ -50,9 +52,10 @@ class Operation:
         if self.error is not None:
             raise self.error
 
-    def finish(self, error: ArmError | None = None) -> None:
-        """Succeeded, or Failed with `error`; wakes whoever awaits `done`."""
-        self.status = SUCCEEDED if error is None else FAILED
+    def finish(self, error: ArmError | None = None, canceled: bool = False) -> None:
+        """Succeeded, or Failed (Canceled when `canceled`) with `error`; wakes whoever awaits
+        `done`."""
+        self.status = SUCCEEDED if error is None else CANCELED if canceled else FAILED
         self.error = error
         self.end_time = time.time()
         self.done.set()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from emulator.clock import Clock
-from emulator.models.errors import OperationCanceled, OperationNotAllowed
+from emulator.models.errors import OperationCanceled, OperationNotAllowed, OperationPreempted
 from emulator.models.operations import Operation
 from emulator.models.scale_set import ScaleSet
 from emulator.models.vm import VirtualMachine
@@ -50,7 +50,7 @@ class PowerStateMachine:
     def _remove(self, vm: VirtualMachine) -> None:
         raise NotImplementedError
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         raise NotImplementedError
 
     # ----- VM lifecycle: routes call begin_*, which validate synchronously -----------------
@@ -106,7 +106,11 @@ class PowerStateMachine:
         return self._launch(vm, "reimage", steps, graceful=False)
 
     def begin_delete(self, name: str) -> Operation:
-        vm = self._mutable(name, "delete")
+        """Delete; a running operation on the VM is preempted (docs/azure-behaviour.md §2.6)."""
+        vm = self._existing(name)
+        self._check_not_deleting(vm, "delete")
+        if vm.busy:
+            self._preempt(vm)
         steps: list[Step] = [(vm.power_state, self._t.delete)]
         if vm.power_state != "deallocated":
             steps = [("deallocating", self._t.delete)]
@@ -198,6 +202,19 @@ class PowerStateMachine:
             "operation_completed", op.vm, operation=op.name, operation_id=op.id, status=op.status
         )
 
+    def _preempt(self, vm: VirtualMachine) -> None:
+        """End the VM's running operation as Azure ends one superseded by a later operation:
+        status Canceled, error OperationPreempted; the state it reached stays."""
+        op = vm.operation
+        assert op is not None
+        if op.task is not None:
+            op.task.cancel()
+        message = "Operation execution has been preempted by a more recent operation."
+        op.finish(OperationPreempted(message), canceled=True)
+        self.truth.record(
+            "operation_completed", op.vm, operation=op.name, operation_id=op.id, status=op.status
+        )
+
     def _canceled(self, op: Operation) -> None:
         """The emulator is stopping: the operation ends Failed."""
         self._complete(op, OperationCanceled("emulator stopping"))
@@ -219,7 +236,7 @@ class PowerStateMachine:
         op = self._accept(vm, name, sum(d for _, d in steps))
         vm.operation = op
         vm.provisioning_state = "Updating"
-        self._spawn(self._run(vm, op, steps, graceful, final))
+        op.task = self._spawn(self._run(vm, op, steps, graceful, final))
         return op
 
     async def _run(
@@ -239,7 +256,8 @@ class PowerStateMachine:
             if final is not None:
                 final(vm)
         except asyncio.CancelledError:
-            self._canceled(op)
+            if not op.finished:  # a preempted operation has already ended
+                self._canceled(op)
             raise
         self._complete(op)
 

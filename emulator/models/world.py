@@ -174,10 +174,11 @@ class World(ExtensionChanges, SpotEviction):
             raise ResourceNotFound.in_group(VIRTUAL_MACHINES, name, self.scale_set.resource_group)
         return vm
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _remove(self, vm: VirtualMachine) -> None:
         vm.deleted = True

@@ -1,6 +1,7 @@
-"""Microsoft.Chaos targets and capabilities on a VM or the scale set (synchronous: PUT answers
-201 new / 200 updated, DELETE 200 / 204 absent), as azure-mgmt-chaos 2.0.0 calls them
-(docs/azure-behaviour.md §5.2, §5.3).
+"""Microsoft.Chaos targets and capabilities on a VM or the scale set (synchronous), with the
+status codes each api-version's specification declares (docs/azure-behaviour.md §5.2, §5.3):
+PUT 201 new / 200 updated in 2025-01-01 (azure-mgmt-chaos 2.0.0), 200 only in 2023-11-01;
+DELETE 200 / 204 absent in both.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.api_versions import CHAOS_2023
 from emulator.models.chaos.targets import TARGET_TYPES, ChaosTarget
 from emulator.models.errors import BadRequest, ResourceNotFound
-from emulator.responses._arm import check_scope, json_object, world
+from emulator.responses._arm import api_version, check_scope, json_object, world
 from emulator.routing import Route
 
 RG = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
@@ -21,6 +23,11 @@ TARGET = TARGETS + "/{targetName}"
 CAPABILITIES = TARGET + "/capabilities"
 CAPABILITY = CAPABILITIES + "/{capabilityName}"
 PARENT_TYPES = ("virtualmachines", "virtualmachinescalesets")
+
+
+def _put_status(request: web.Request, created: bool) -> int:
+    """201 for a new resource where the api-version's specification declares it; else 200."""
+    return 201 if created and api_version(request) != CHAOS_2023 else 200
 
 
 def render_target(target: ChaosTarget) -> dict[str, Any]:
@@ -127,7 +134,7 @@ async def put_target(request: web.Request) -> web.Response:
     created = w.chaos.put_target(target)
     current = w.chaos.target(parent_id, name)
     assert current is not None
-    return web.json_response(render_target(current), status=201 if created else 200)
+    return web.json_response(render_target(current), status=_put_status(request, created))
 
 
 async def delete_target(request: web.Request) -> web.Response:
@@ -160,7 +167,7 @@ async def put_capability(request: web.Request) -> web.Response:
     await json_object(request)
     created = name.lower() not in target.capabilities
     target.capabilities[name.lower()] = name
-    return web.json_response(render_capability(target, name), status=201 if created else 200)
+    return web.json_response(render_capability(target, name), status=_put_status(request, created))
 
 
 async def delete_capability(request: web.Request) -> web.Response:

@@ -1,7 +1,9 @@
 """Microsoft.Compute/virtualMachines/{vm}/extensions: GET, list, PUT, PATCH, DELETE.
 
 Shapes follow compute 39 (properties.publisher/type/typeHandlerVersion/settings). Changes are
-long-running operations whose settings take effect when they complete (extension_updated).
+long-running operations whose settings take effect when they complete (extension_updated); PUT
+and PATCH answer with Azure-AsyncOperation, Location and Retry-After as the 2026-04-01
+specification declares, and the Location's final answer is the extension.
 """
 
 from __future__ import annotations
@@ -10,59 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.models import Extension, VirtualMachine
+from emulator.models import Extension
 from emulator.models.errors import InvalidParameter, InvalidRequestContent
 from emulator.responses._arm import check_scope, json_body, world
+from emulator.responses._extension_render import render_extension, render_extension_instance_view
 from emulator.responses.operations import accepted
 from emulator.routing import Route
 
 EXT = "/providers/Microsoft.Compute/virtualMachines/{vmName}/extensions"
 BASE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}" + EXT
 NOT_JSON = "The request content is not valid JSON."
-
-
-def render_extension(vm: VirtualMachine, ext: Extension, location: str) -> dict[str, Any]:
-    return {
-        "id": f"{vm.id}/extensions/{ext.name}",
-        "name": ext.name,
-        "type": "Microsoft.Compute/virtualMachines/extensions",
-        "location": location,
-        "properties": {
-            "publisher": ext.publisher,
-            "type": ext.type,
-            "typeHandlerVersion": ext.type_handler_version,
-            "autoUpgradeMinorVersion": ext.auto_upgrade_minor_version,
-            "settings": dict(ext.settings),
-            "provisioningState": ext.provisioning_state,
-        },
-    }
-
-
-def render_extension_instance_view(vm: VirtualMachine, ext: Extension) -> dict[str, Any]:
-    state = ext.provisioning_state.lower()
-    view: dict[str, Any] = {
-        "name": ext.name,
-        "type": f"{ext.publisher}.{ext.type}",
-        "typeHandlerVersion": ext.type_handler_version,
-        "statuses": [
-            {
-                "code": f"ProvisioningState/{state}",
-                "level": "Info",
-                "displayStatus": f"Provisioning {state}",
-            }
-        ],
-    }
-    if ext.is_health_extension and vm.health_state in ("Healthy", "Unhealthy"):
-        healthy = vm.health_state == "Healthy"
-        view["substatuses"] = [
-            {
-                "code": "ComponentStatus/AppHealthStatus/" + ("succeeded" if healthy else "failed"),
-                "level": "Info" if healthy else "Error",
-                "displayStatus": "Provisioning succeeded" if healthy else "Provisioning failed",
-                "message": "Application found to be " + ("healthy" if healthy else "unhealthy"),
-            }
-        ]
-    return view
 
 
 def _fields(body: Any) -> dict[str, Any]:
@@ -120,7 +79,7 @@ async def _put_or_patch(request: web.Request, merge: bool) -> web.Response:
         provisioning_state="Creating" if created else "Updating",
     )
     body = render_extension(vm, preview, w.scale_set.location)
-    return accepted(request, op, status=201 if created else 200, body=body, location=False)
+    return accepted(request, op, status=201 if created else 200, body=body)
 
 
 async def put_extension(request: web.Request) -> web.Response:

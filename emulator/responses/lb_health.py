@@ -2,8 +2,9 @@
 
 `POST …/providers/Microsoft.Network/loadBalancers/{lb}/loadBalancingRules/{rule}/health` is a
 long-running operation (REST spec Azure/azure-rest-api-specs, specification/network,
-stable/2024-05-01/loadBalancer.json, operationId `LoadBalancerLoadBalancingRules_Health`:
-responses 200 and 202, `x-ms-long-running-operation-options: final-state-via: location`; the
+stable/2024-05-01/loadBalancer.json and, as served here, Network/stable/2026-03-01 (vendored in
+tests/contract/specs), operationId `LoadBalancerLoadBalancingRules_Health`: responses 200 and
+202 {Location, Retry-After}, `x-ms-long-running-operation-options: final-state-via: location`; the
 SDK's `load_balancer_load_balancing_rules.begin_health`, azure-mgmt-network 33.1, accepts 200
 or 202). As in the spec's example, the emulator answers 202 with `Location` (the operation
 result) and `Azure-AsyncOperation` (the status monitor); the Location answers 200 with

@@ -1,17 +1,24 @@
-"""Long-running operations, for Compute and Chaos Studio alike: the initial answer
-(Azure-AsyncOperation, Location, polling hints), the status monitor and the operation result.
+"""Long-running operations, for Compute, Chaos Studio and Network alike: the initial answer
+(Azure-AsyncOperation, Location, Retry-After), the status monitor and the Location URL, as
+ARM's asynchronous-operation contract has them (docs/azure-behaviour.md §6.1).
 
 Each provider spells these slightly differently; an `LroStyle` holds the differences and
-everything else is one rendering (docs/azure-behaviour.md §6, §5.3):
-- Compute: monitor `…/Microsoft.Compute/locations/{loc}/operations/{id}`, body
-  `{name, status, startTime, endTime?, error?}`; an action with nothing to do answers 200.
-- Chaos: monitor `…/Microsoft.Chaos/locations/{loc}/operationStatuses/{id}`, body as
-  OperationStatusResult (adds id, resourceId, percentComplete); start, cancel and delete
-  always answer 202 (the only answer the SDK accepts for start and cancel).
+everything else is one rendering:
+- Compute: `Azure-AsyncOperation: …/Microsoft.Compute/locations/{loc}/operations/{id}` and
+  `Location: …/operations/{id}?monitor=true` (the same resource, read as the operation's
+  result); status body `{name, status, startTime, endTime?, error?}`; an action with nothing
+  to do answers 200.
+- Chaos: monitor `…/Microsoft.Chaos/locations/{loc}/operationStatuses/{id}` (an
+  OperationStatusResult: adds id, resourceId, percentComplete), Location
+  `…/locations/{loc}/operationResults/{id}`; start, cancel and delete answer 202.
 - Network (the load balancer's health status, responses/lb_health.py): monitor
-  `…/Microsoft.Network/locations/{loc}/operations/{id}`; its result has a body.
-All: `…/locations/{loc}/operationResults/{id}` answers 202 while running, then 204 — or 200
-with the result's body for an operation whose final state is read there (`render_result`).
+  `…/Microsoft.Network/locations/{loc}/operations/{id}`, Location `…/operationResults/{id}`
+  whose final answer has a body.
+Every in-progress answer (the initial 202, the status monitor while InProgress, the Location
+while 202) carries an integer `Retry-After` (seconds, >= 1) and `retry-after-ms` (the
+emulator's compressed wait). The Location answers 202 while running, then 200 (with the
+result's body when the operation has one) or, when the operation failed or was canceled, the
+error's status with `{"error": {code, message}}`.
 """
 
 from __future__ import annotations
@@ -25,8 +32,16 @@ from aiohttp import web
 
 from emulator.models import Operation, World
 from emulator.models.errors import ResourceNotFound
-from emulator.responses._arm import api_version, base_url, check_subscription, error_detail, iso
+from emulator.responses._arm import (
+    api_version,
+    base_url,
+    check_subscription,
+    error_detail,
+    error_response,
+    iso,
+)
 from emulator.responses._arm import world as world_of
+from emulator.responses._extension_render import render_extension
 from emulator.routing import Route
 
 MIN_POLL_MS = 20
@@ -42,11 +57,19 @@ class LroStyle:
     find: Callable[[World, str], Operation | None]  # where its operations are kept
     status_result: bool  # the monitor answers an OperationStatusResult (id, resourceId, %)
     ok_when_done: bool  # an already finished operation answers 200 with no headers
-    # the body the operation result (Location) answers with 200 once done; None: 204, no body
+    # the body the operation result (Location) answers with 200 once done; None: no body
     render_result: Callable[[World, Operation], dict[str, Any]] | None = None
+    # the Location is the status monitor read with ?monitor=true (Compute), not operationResults
+    location_at_monitor: bool = False
 
     def locations(self) -> str:
         return f"/subscriptions/{{subscriptionId}}/providers/{self.provider}/locations/{{location}}"
+
+
+def _compute_result(w: World, op: Operation) -> dict[str, Any]:
+    """An extension PUT/PATCH's result (its final-state-schema is VirtualMachineExtension)."""
+    vm, ext = op.output  # type: ignore[misc]
+    return render_extension(vm, ext, w.scale_set.location)
 
 
 COMPUTE = LroStyle(
@@ -55,6 +78,8 @@ COMPUTE = LroStyle(
     lambda w, op_id: w.operation(op_id),
     status_result=False,
     ok_when_done=True,
+    render_result=_compute_result,
+    location_at_monitor=True,
 )
 CHAOS = LroStyle(
     "Microsoft.Chaos",
@@ -65,20 +90,14 @@ CHAOS = LroStyle(
 )
 
 
-def poll_headers(op: Operation, with_retry_after: bool = True) -> dict[str, str]:
-    """Polling hints: retry-after-ms with the scaled wait, and an integer Retry-After >= 1.
-
-    azure-core 1.41 reads Retry-After before retry-after-ms and polls once right after the
-    initial answer, then waits for what the latest poll answer says. So the initial 202 carries
-    both (the ARM contract: an integer Retry-After), while the status monitor's answers carry
-    only retry-after-ms, which lets the SDK poll at the emulator's compressed pace.
-    """
+def poll_headers(op: Operation) -> dict[str, str]:
+    """Polling hints on every in-progress answer: ARM's integer `Retry-After` (seconds, >= 1;
+    a fractional value crashes azure-core's header parsing, docs/azure-behaviour.md §0.5) and
+    `retry-after-ms`, the wait at the emulator's compressed pace. azure-core reads Retry-After
+    first; the harness's emulator clients prefer retry-after-ms (fleet/clients.py)."""
     remaining = op.remaining_wall()
     wait_ms = min(MAX_POLL_MS, max(MIN_POLL_MS, math.ceil(remaining * 1000) + 10))
-    headers = {"retry-after-ms": str(wait_ms)}
-    if with_retry_after:
-        headers["Retry-After"] = str(max(1, math.ceil(remaining)))
-    return headers
+    return {"Retry-After": str(max(1, math.ceil(remaining))), "retry-after-ms": str(wait_ms)}
 
 
 def operation_urls(request: web.Request, op: Operation, style: LroStyle) -> dict[str, str]:
@@ -88,11 +107,14 @@ def operation_urls(request: web.Request, op: Operation, style: LroStyle) -> dict
         f"{base_url(request)}/subscriptions/{w.scale_set.subscription_id}/providers/"
         f"{style.provider}/locations/{w.scale_set.location}"
     )
-    query = f"?api-version={api_version(request)}"
-    return {
-        "Azure-AsyncOperation": f"{prefix}/{style.monitor}/{op.id}{query}",
-        "Location": f"{prefix}/operationResults/{op.id}{query}",
-    }
+    version = api_version(request)
+    monitor = f"{prefix}/{style.monitor}/{op.id}"
+    location = (
+        f"{monitor}?monitor=true&api-version={version}"
+        if style.location_at_monitor
+        else f"{prefix}/operationResults/{op.id}?api-version={version}"
+    )
+    return {"Azure-AsyncOperation": f"{monitor}?api-version={version}", "Location": location}
 
 
 def accepted(
@@ -108,6 +130,8 @@ def accepted(
     if op.finished and body is None and style.ok_when_done:
         return web.Response(status=200)
     headers = {**operation_urls(request, op, style), **poll_headers(op)}
+    if style.location_at_monitor:  # Compute's request id is its operation id (§6.1 trace)
+        headers["x-ms-request-id"] = op.id
     if not location:
         headers.pop("Location")
     if body is None:
@@ -136,28 +160,37 @@ def _operation(request: web.Request, style: LroStyle) -> Operation:
     return op
 
 
+def _result(request: web.Request, style: LroStyle) -> web.Response:
+    """The Location URL: 202 while running; then 200 (the result's body if it has one), or
+    the operation's error with its status."""
+    op = _operation(request, style)
+    if not op.finished:
+        return web.Response(status=202, headers={"Location": str(request.url), **poll_headers(op)})
+    if op.error is not None:
+        return error_response(op.error)
+    if style.render_result is not None and op.output is not None:
+        return web.json_response(style.render_result(world_of(request), op))
+    return web.Response(status=200)
+
+
 def routes(style: LroStyle) -> list[Route]:
-    """The status monitor and the operation result of one provider."""
+    """The status monitor and the operation result (Location) of one provider."""
 
     async def operation_status(request: web.Request) -> web.Response:
+        if style.location_at_monitor and request.query.get("monitor", "").lower() == "true":
+            return _result(request, style)
         op = _operation(request, style)
-        headers = {} if op.finished else poll_headers(op, with_retry_after=False)
+        headers = {} if op.finished else poll_headers(op)
         return web.json_response(render_status(request, op, style), headers=headers)
 
     async def operation_result(request: web.Request) -> web.Response:
-        op = _operation(request, style)
-        if not op.finished:
-            headers = {"Location": str(request.url), **poll_headers(op, with_retry_after=False)}
-            return web.Response(status=202, headers=headers)
-        if style.render_result is not None and op.output is not None and op.error is None:
-            return web.json_response(style.render_result(world_of(request), op))
-        return web.Response(status=204)
+        return _result(request, style)
 
     base = style.locations()
-    return [
-        Route("GET", f"{base}/{style.monitor}/{{operationId}}", operation_status),
-        Route("GET", f"{base}/operationResults/{{operationId}}", operation_result),
-    ]
+    monitor = Route("GET", f"{base}/{style.monitor}/{{operationId}}", operation_status)
+    if style.location_at_monitor:
+        return [monitor]
+    return [monitor, Route("GET", f"{base}/operationResults/{{operationId}}", operation_result)]
 
 
 ROUTES = [*routes(COMPUTE), *routes(CHAOS)]

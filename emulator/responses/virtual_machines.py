@@ -17,7 +17,7 @@ from aiohttp import web
 from emulator.models import Operation, VirtualMachine, World
 from emulator.models.errors import InvalidParameter
 from emulator.responses._arm import check_scope, check_subscription, iso, page, world
-from emulator.responses.extensions import render_extension, render_extension_instance_view
+from emulator.responses._extension_render import render_extension, render_extension_instance_view
 from emulator.responses.operations import accepted
 from emulator.routing import Route
 

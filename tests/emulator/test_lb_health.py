@@ -81,7 +81,7 @@ def test_the_route_is_azures_long_running_post(emulator: RunningEmulator) -> Non
     )
     headers = {"Authorization": f"Bearer {info.token}"}
     with httpx.Client(base_url=info.arm_url, headers=headers, timeout=10) as http:
-        accepted = http.post(path, params={"api-version": "2024-05-01"})
+        accepted = http.post(path, params={"api-version": "2026-03-01"})
         assert accepted.status_code == 202
         location = accepted.headers["Location"]
         monitor = accepted.headers["Azure-AsyncOperation"]

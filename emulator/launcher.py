@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -52,9 +53,9 @@ class EmulatorInfo:
     token_lifetime_s: float | None = None
 
     @property
-    def verify(self) -> str | bool:
+    def verify(self) -> ssl.SSLContext | bool:
         """What an HTTP client trusts to reach it: its CA in Azure mode."""
-        return self.ca_file or True
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
 
     def azure_environment(self) -> dict[str, str]:
         """The variables DefaultAzureCredential (workload identity) and the SDK's HTTPS need to
@@ -124,6 +125,12 @@ class EmulatorClient:
         for no assignment) at `scope` (subscription | resource-group | scale-set)."""
         response = self._http.put("/_emulator/role", json={"role": role, "scope": scope, **extra})
         response.raise_for_status()
+
+    def identity(self) -> dict[str, Any]:
+        """Azure mode: {"tokens_issued", "token_lifetime_s"} of the Entra stand-in."""
+        response = self._http.get("/_emulator/identity")
+        response.raise_for_status()
+        return dict(response.json())
 
     def federated_token(self, **claims: Any) -> str:
         """Azure mode: a federated token from the emulator's own OIDC issuer."""

@@ -89,6 +89,11 @@ class Clients:
         self.subscription_id = subscription_id
         self._credential = endpoint.credential()
 
+    @property
+    def credential(self) -> Any:
+        """The TokenCredential every client signs in with (DefaultAzureCredential on Azure)."""
+        return self._credential
+
     @cached_property
     def compute(self) -> ComputeManagementClient:
         from azure.mgmt.compute import ComputeManagementClient

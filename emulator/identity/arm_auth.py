@@ -36,6 +36,9 @@ ARM_AUDIENCES = (
     "https://management.azure.com/",
     "https://management.azure.com",
 )
+# Azure tolerates minutes of clock skew; a few seconds here absorb a token that expires while
+# its request is in flight, and short lifetimes still prove that clients refresh.
+CLOCK_SKEW_S = 5.0
 # Not checked against roles: anyone signed in may ask what they may do (the permissions API),
 # and the status of a long-running operation is read by whoever started it — a principal with
 # a role on one resource group polls the subscription-level operation URLs its calls return.
@@ -111,7 +114,7 @@ def principal_of(request: web.Request) -> str | None:
             identity, InvalidAuthenticationToken("The access token is invalid.")
         ) from None
     now = time.time()
-    if claims.get("exp", 0) <= now:
+    if claims.get("exp", 0) + CLOCK_SKEW_S <= now:
         raise _challenge(
             identity,
             ExpiredAuthenticationToken(

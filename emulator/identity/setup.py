@@ -148,4 +148,17 @@ async def put_role(request: web.Request) -> web.Response:
     return web.json_response({"assignments": len(store.assignments)})
 
 
-ROUTES = [Route("PUT", "/_emulator/role", put_role)]
+async def identity_status(request: web.Request) -> web.Response:
+    """Emulator-only: how many access tokens the Entra stand-in issued (refresh proof)."""
+    identity = request.app.get(IDENTITY)
+    if identity is None:
+        raise web.HTTPNotFound(text="the emulator is not in Azure mode (--azure-mode)")
+    return web.json_response(
+        {"tokens_issued": identity.tokens_issued, "token_lifetime_s": identity.token_lifetime_s}
+    )
+
+
+ROUTES = [
+    Route("PUT", "/_emulator/role", put_role),
+    Route("GET", "/_emulator/identity", identity_status),
+]

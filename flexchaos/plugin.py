@@ -158,6 +158,7 @@ def _preflight(fleet: Fleet, config: pytest.Config) -> None:
     from fleet.preflight import run_preflight
 
     say = lambda line: _say(config, f"  preflight {line}")  # noqa: E731
+    _say(config, f"\n  preflight of {fleet.target.describe()} (read-only)")
     refusal = run_preflight(fleet.target, config.stash.get(FAULTS_KEY, []), say=say).refusal()
     if refusal:
         config.stash[RESULT_KEY].bad_input.append(refusal)

@@ -95,6 +95,13 @@ def _check_assertion(identity: Identity, assertion: str) -> web.Response | None:
         )  # fmt: skip
     record = (identity.federated_issuer, identity.federated_subject, FEDERATED_AUDIENCE)
     presented = (claims.get("iss"), claims.get("sub"), claims.get("aud"))
+    if presented[0] == record[0] and presented[2] == record[2] and presented[1] != record[1]:
+        return _entra_error(
+            400, "invalid_request", 700213,
+            f"No matching federated identity record found for presented assertion subject "
+            f"'{presented[1]}'. Check your federated identity credential Subject, Audience and "
+            "Issuer against the presented assertion.",
+        )  # fmt: skip
     if presented != record:
         return _entra_error(
             400, "invalid_request", 70021,

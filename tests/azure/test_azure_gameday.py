@@ -1,6 +1,6 @@
 """The Azure path, rehearsed whole: the default game day with `--fleet azure` against the
 emulator in Azure mode — HTTPS with its own CA, DefaultAzureCredential signing in with a
-federated token file (workload identity, as a pipeline does), tokens that expire every 20 s
+federated token file (workload identity, as a pipeline does), tokens that expire every minute
 during the run, and only the shipped least-privilege role assigned on the resource group.
 
 Heavy (a whole game day, ~3-4 min): marked `heavy`, run once in the suite; everything cheaper
@@ -22,7 +22,7 @@ from emulator.launcher import RunningEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE_FILE = REPO / "azure" / "flexchaos-role.json"
-TOKEN_LIFETIME_S = 20
+TOKEN_LIFETIME_S = 60  # a run of ~4 min signs in several times (2-s tokens: test_azure_mode)
 # Twice the default scale: a probe interval is 0.5 s wall, so capacity listings over HTTPS and
 # the default load still resolve it on a busy 2-core machine (at 0.05 they did not, under load).
 TIME_SCALE = 0.1
@@ -53,7 +53,8 @@ def test_default_game_day_on_the_azure_path_with_only_the_shipped_role(
     run = subprocess.run(
         cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False
     )
-    tail = run.stdout[-5000:] + run.stderr[-2000:]
+    summary = run.stdout[run.stdout.rfind("experiment    ") :]  # the closing table onwards
+    tail = summary[-6000:] + run.stderr[-2000:]
     assert run.returncode == 0, tail
     assert run.stdout.rstrip().splitlines()[-1] == "game day PASSED, exit 0", tail
     verdicts = json.loads((work / "verdicts.json").read_text())
@@ -64,4 +65,4 @@ def test_default_game_day_on_the_azure_path_with_only_the_shipped_role(
     log = emulator.client.requests()["log"]
     assert [r for r in log if r["status"] in (401, 403)] == []
     assert sum(1 for r in log if r["method"] in MUTATING) > 10  # the faults really ran
-    assert emulator.client.identity()["tokens_issued"] >= 3  # one per ~20 s of the run
+    assert emulator.client.identity()["tokens_issued"] >= 2  # refreshed during the run

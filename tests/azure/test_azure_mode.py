@@ -137,7 +137,7 @@ def test_a_federated_token_for_another_subject_is_refused(
     monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(other))
     lines = blockers(azure_emulator)
     assert len(lines) == 1 and lines[0].startswith("BLOCKER  credential:")
-    assert "AADSTS70021" in lines[0]
+    assert "AADSTS700213" in lines[0] and "repo:someone/else" in lines[0]
 
 
 # -- the shipped role and the preflight ------------------------------------------------------------

@@ -171,9 +171,8 @@ def _health_and_repairs(
         else Finding(
             bad,
             "health extension",
-            f"{len(without)} of {len(instances)} VMs lack the "
-            f"Application Health extension ({', '.join(without[:3])})"
-            + ("; break-extension needs it" if relies else ""),
+            f"{without[0]} has no Application Health extension ({len(without)} of "
+            f"{len(instances)} VMs lack it)" + ("; break-extension needs it" if relies else ""),
         )
     ]
     policy = (scale_set.raw.get("properties") or {}).get("automaticRepairsPolicy") or {}
@@ -187,12 +186,11 @@ def _health_and_repairs(
             )
         )
     else:
-        found.append(
+        found.append(  # a warning only: a set that never heals is the design's miss to judge
             Finding(
-                bad,
+                "warn",
                 "automatic repairs",
-                "disabled"
-                + ("; break-extension relies on them to replace the VM" if relies else ""),
+                "disabled" + ("; break-extension expects them to replace the VM" if relies else ""),
             )
         )
     return found

@@ -300,3 +300,28 @@ def test_role_definitions_and_assignments_over_arm(
         "GET", f"{info.arm_url}{group}/providers/Microsoft.Authorization/permissions{version}"
     )
     assert status == 200 and mine["value"][0]["actions"] == ["*/read"]
+
+
+def test_game_day_stops_at_the_preflight_before_any_fault(
+    azure_emulator: RunningEmulator, signed_in: None, tmp_path: Path
+) -> None:
+    """The game day runs the preflight first: a missing action is one line, exit 2, no call
+    that changes anything."""
+    azure_emulator.client.set_role(
+        {**SHIPPED_ROLE, "Actions": [a for a in SHIPPED_ROLE["Actions"] if "powerOff" not in a]}
+    )
+    info = azure_emulator.info
+    before = mutating_calls(azure_emulator)
+    done = subprocess.run(
+        [sys.executable, "-m", "flexchaos", "gameday", "--no-report", "--work-dir", str(tmp_path / "w"),
+         "--", "--fleet", "azure", "--arm-url", info.arm_url, "--subscription", info.subscription_id,
+         "--resource-group", info.resource_group, "--scale-set", info.scale_set,
+         "--load-balancer", str(info.load_balancer), "--lb-url", str(info.lb_url)],
+        cwd=REPO, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out[-3000:]
+    line = "preflight: permissions: missing Microsoft.Compute/virtualMachines/powerOff/action (needed by stop, zone-down"
+    assert line in out, out[-3000:]
+    assert "Traceback" not in out
+    assert mutating_calls(azure_emulator) == before

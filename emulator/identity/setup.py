@@ -23,6 +23,7 @@ from emulator.identity.tls import server_context, write_certificates
 from emulator.identity.tokens import DEFAULT_CLIENT, DEFAULT_SUBJECT, DEFAULT_TENANT, Identity
 from emulator.models import World
 from emulator.models.errors import InvalidRequestContent
+from emulator.responses._arm import world
 from emulator.routing import Route
 
 ROLE_SCOPES = ("subscription", "resource-group", "scale-set")
@@ -129,8 +130,6 @@ async def put_role(request: web.Request) -> web.Response:
     identity, store = request.app.get(IDENTITY), request.app.get(AUTHORIZATION)
     if identity is None or store is None:
         raise web.HTTPNotFound(text="the emulator is not in Azure mode (--azure-mode)")
-    from emulator.responses._arm import world
-
     body: Any = await request.json()
     role = body.get("role") if isinstance(body, dict) else None
     scope = scope_of(world(request), str(body.get("scope", "resource-group")))

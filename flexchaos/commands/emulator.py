@@ -98,6 +98,14 @@ def _azure_mode(args: argparse.Namespace, stack: ExitStack) -> AzureModeOptions 
     from emulator.identity.setup import AzureModeOptions, read_role
 
     if not args.azure_mode:
+        defaults = (
+            ("--role", args.role, "Owner"),
+            ("--token-lifetime", args.token_lifetime, 3600.0),
+            ("--state-dir", args.state_dir, None),
+        )
+        given = [flag for flag, value, default in defaults if value != default]
+        if given:
+            raise FlexchaosError(f"{', '.join(given)}: Azure mode only; add --azure-mode")
         return None
     try:
         read_role(args.role)

@@ -271,7 +271,7 @@ def _chaos(
     ]
 
 
-def _headroom(headers: Mapping[str, str]) -> Finding:
+def headroom(headers: Mapping[str, str]) -> Finding:
     """x-ms-ratelimit-remaining-subscription-reads / -writes and Compute's
     x-ms-ratelimit-remaining-resource ('Microsoft.Compute/HighCostGet3Min;46,…')."""
     remaining: dict[str, int] = {}
@@ -354,5 +354,5 @@ def run_preflight(
     add(_load_balancer(target))
     add(*_spot(instances, names))
     add(*_chaos(target, instances, names))
-    add(_headroom(headers))
+    add(headroom(headers))
     return Preflight(findings)

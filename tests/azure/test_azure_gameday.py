@@ -3,7 +3,7 @@ emulator in Azure mode — HTTPS with its own CA, DefaultAzureCredential signing
 federated token file (workload identity, as a pipeline does), tokens that expire every minute
 during the run, and only the shipped least-privilege role assigned on the resource group.
 
-Heavy (a whole game day, ~3-4 min): marked `heavy`, run once in the suite; everything cheaper
+Heavy (a whole game day, ~4-8 min): marked `heavy`, run once in the suite; everything cheaper
 about Azure mode is in test_azure_mode.py.
 """
 
@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -23,14 +24,16 @@ from emulator.launcher import RunningEmulator
 REPO = Path(__file__).resolve().parents[2]
 ROLE_FILE = REPO / "azure" / "flexchaos-role.json"
 TOKEN_LIFETIME_S = 60  # a run of ~4 min signs in several times (2-s tokens: test_azure_mode)
-# Twice the default scale: a probe interval is 0.5 s wall, so capacity listings over HTTPS and
-# the default load still resolve it on a busy 2-core machine (at 0.05 they did not, under load).
-TIME_SCALE = 0.1
+# Four times the default scale: a probe interval is 1 s wall, so capacity listings over HTTPS
+# and the default load still resolve it on a 2-core machine shared by several game days (at
+# 0.05 and at 0.1, with a load average of 20-35, some figures went not judged: gaps of 0.5-1 s
+# wall between listings). Unloaded, 0.05 passes in under 2 min.
+TIME_SCALE = 0.2
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
 
 @pytest.mark.heavy
-@pytest.mark.timeout(660)
+@pytest.mark.timeout(1000)
 def test_default_game_day_on_the_azure_path_with_only_the_shipped_role(
     start_emulator: Callable[..., RunningEmulator], tmp_path: Path
 ) -> None:
@@ -51,14 +54,18 @@ def test_default_game_day_on_the_azure_path_with_only_the_shipped_role(
         "--lb-url", str(info.lb_url), "--time-scale", str(info.time_scale),
     ]  # fmt: skip
     run = subprocess.run(
-        cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False
+        cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False
     )
     summary = run.stdout[run.stdout.rfind("experiment    ") :]  # the closing table onwards
     tail = summary[-6000:] + run.stderr[-2000:]
     assert run.returncode == 0, tail
     assert run.stdout.rstrip().splitlines()[-1] == "game day PASSED, exit 0", tail
-    verdicts = json.loads((work / "verdicts.json").read_text())
-    assert len(verdicts) == 7 and {v["state"] for v in verdicts} == {"passed"}, tail
+    verdicts = json.loads((work / "verdicts.json").read_text())  # the six fault experiments
+    assert len(verdicts) == 6 and {v["state"] for v in verdicts} == {"passed"}, tail
+    junit = ElementTree.parse(work / "junit.xml").getroot().iter("testsuite")
+    counts = [(int(t.get("tests", 0)), int(t.get("failures", 0)), int(t.get("errors", 0)))
+              for t in junit]  # fmt: skip
+    assert counts == [(7, 0, 0)], counts  # and the design review
     # the preflight ran first, against the real target, and passed
     assert "preflight OK       permissions: all 21 actions the run needs are granted" in run.stdout
     # signed in over HTTPS with workload identity, refreshed, never refused

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -39,6 +40,36 @@ class EmulatorInfo:
     location: str = "eastus"
     token: str = "emulator"
     pid: int | None = None
+    # Azure mode (--azure-mode): HTTPS with a local CA and an Entra ID stand-in
+    azure_mode: bool = False
+    ca_file: str | None = None
+    authority_host: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    principal_id: str | None = None
+    federated_token_file: str | None = None
+    federated_subject: str | None = None
+    token_lifetime_s: float | None = None
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTP client trusts to reach it: its CA in Azure mode."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
+
+    def azure_environment(self) -> dict[str, str]:
+        """The variables DefaultAzureCredential (workload identity) and the SDK's HTTPS need to
+        sign in to this emulator in Azure mode."""
+        if not self.azure_mode:
+            raise ValueError("the emulator is not in Azure mode (--azure-mode)")
+        return {
+            "AZURE_AUTHORITY_HOST": str(self.authority_host),
+            "AZURE_TENANT_ID": str(self.tenant_id),
+            "AZURE_CLIENT_ID": str(self.client_id),
+            "AZURE_FEDERATED_TOKEN_FILE": str(self.federated_token_file),
+            "REQUESTS_CA_BUNDLE": str(self.ca_file),
+            "SSL_CERT_FILE": str(self.ca_file),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EmulatorInfo:
@@ -51,7 +82,7 @@ class EmulatorClient:
 
     def __init__(self, info: EmulatorInfo) -> None:
         self.info = info
-        self._http = httpx.Client(base_url=info.arm_url, timeout=10.0)
+        self._http = httpx.Client(base_url=info.arm_url, timeout=10.0, verify=info.verify)
 
     def truth(self, kind: str | None = None, vm: str | None = None) -> list[dict[str, Any]]:
         params = {k: v for k, v in {"kind": kind, "vm": vm}.items() if v is not None}
@@ -86,6 +117,26 @@ class EmulatorClient:
             },
         )
         response.raise_for_status()
+
+    def set_role(
+        self, role: dict[str, Any] | str | None, scope: str = "resource-group", **extra: Any
+    ) -> None:
+        """Azure mode: replace the app's role (a custom role object, a built-in name, or None
+        for no assignment) at `scope` (subscription | resource-group | scale-set)."""
+        response = self._http.put("/_emulator/role", json={"role": role, "scope": scope, **extra})
+        response.raise_for_status()
+
+    def identity(self) -> dict[str, Any]:
+        """Azure mode: {"tokens_issued", "token_lifetime_s"} of the Entra stand-in."""
+        response = self._http.get("/_emulator/identity")
+        response.raise_for_status()
+        return dict(response.json())
+
+    def federated_token(self, **claims: Any) -> str:
+        """Azure mode: a federated token from the emulator's own OIDC issuer."""
+        response = self._http.post("/_emulator/federated-token", json=claims)
+        response.raise_for_status()
+        return str(response.json()["token"])
 
     def close(self) -> None:
         self._http.close()

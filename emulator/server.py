@@ -25,9 +25,11 @@ from emulator import api_versions
 from emulator.clock import Clock
 from emulator.control_faults import ControlFaults
 from emulator.dataplane import DataPlane
+from emulator.identity import arm_auth
+from emulator.identity import setup as azure_mode
+from emulator.identity.setup import AzureModeOptions
 from emulator.models import ArmError, World
 from emulator.models.errors import (
-    AuthenticationFailed,
     InternalServerError,
     InvalidResourceType,
     MethodNotAllowed,
@@ -63,6 +65,7 @@ class ServerOptions:
     latency_ms: float = 0.0
     seed: int | None = None
     parent_pid: int | None = None  # stop when this process is gone (a harness that died)
+    azure_mode: AzureModeOptions | None = None  # HTTPS, Entra stand-in, tokens and RBAC checked
 
 
 def _fault_response(status: int, time_scale: float) -> web.Response:
@@ -88,11 +91,9 @@ async def _serve_arm(request: web.Request, handler: Any) -> web.StreamResponse:
     faults = request.app[FAULTS]
     if faults.latency_ms:
         await asyncio.sleep(faults.latency_ms / 1000)
-    auth = request.headers.get("Authorization", "")
-    if not auth.startswith("Bearer ") or not auth[len("Bearer ") :].strip():
-        return error_response(
-            AuthenticationFailed("Authentication failed. The 'Authorization' header is missing.")
-        )
+    refused = arm_auth.check(request)  # the token (Azure mode) and role-based access
+    if refused is not None:
+        return error_response(refused.error, refused.headers)
     if "api-version" not in request.query:
         return error_response(
             MissingApiVersionParameter(
@@ -178,9 +179,12 @@ async def serve(topology: Topology, options: ServerOptions) -> int:
     world.lb_port = options.lb_port
     faults = ControlFaults(options.rate_429, options.rate_5xx, options.latency_ms, options.seed)
     app = build_app(world, faults)
+    ssl_context = None
+    if options.azure_mode is not None:
+        ssl_context = azure_mode.enable(app, world, options.azure_mode)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, HOST, options.port, backlog=1024)
+    site = web.TCPSite(runner, HOST, options.port, backlog=1024, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
     plane = app[DATAPLANE]
@@ -200,7 +204,7 @@ async def serve(topology: Topology, options: ServerOptions) -> int:
         repairs.start()
         s = world.scale_set
         info: dict[str, Any] = {
-            "arm_url": f"http://{HOST}:{port}",
+            "arm_url": f"{'https' if ssl_context else 'http'}://{HOST}:{port}",
             "lb_url": None,
             "subscription_id": s.subscription_id,
             "resource_group": s.resource_group,
@@ -212,6 +216,8 @@ async def serve(topology: Topology, options: ServerOptions) -> int:
             "pid": os.getpid(),
             **extra,
         }
+        if options.azure_mode is not None:
+            info.update(azure_mode.ready_details(app, options.azure_mode, port))
         app[READY_INFO].update(info)
         print(json.dumps(info), flush=True)
         await stop.wait()

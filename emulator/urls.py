@@ -12,7 +12,11 @@ import pkgutil
 from emulator import responses
 from emulator.routing import Route
 
-EXTRA_ROUTE_MODULES = ("emulator.dataplane.routes",)
+EXTRA_ROUTE_MODULES = (
+    "emulator.dataplane.routes",
+    "emulator.identity.entra",  # Azure mode: the Entra ID stand-in
+    "emulator.identity.setup",  # Azure mode: PUT /_emulator/role
+)
 
 
 def _module_routes(module_name: str) -> list[Route]:

@@ -3,7 +3,8 @@
 Against the emulator the clients get its `arm_url` as base_url, a static bearer-token policy
 (the default policy refuses to send a token over plain http), a short polling interval and the
 emulator's compressed polling hint; against Azure they get DefaultAzureCredential and the
-cloud's Resource Manager endpoint.
+cloud's Resource Manager endpoint (any other, e.g. an emulator in Azure mode, with `--arm-url`,
+and its token audience with `--arm-audience`).
 """
 
 from __future__ import annotations
@@ -69,10 +70,16 @@ class Endpoint:
 
     arm_url: str = AZURE_PUBLIC_ARM
     emulator_token: str | None = None  # set: a static token over http (the emulator)
+    audience: str | None = None  # the token's resource; None: the arm_url (Azure's convention)
 
     @property
     def is_emulator(self) -> bool:
         return self.emulator_token is not None
+
+    @property
+    def scope(self) -> str:
+        """The scope DefaultAzureCredential asks a token for: '<audience>/.default'."""
+        return (self.audience or self.arm_url).rstrip("/") + "/.default"
 
     def client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"base_url": self.arm_url}
@@ -81,7 +88,7 @@ class Endpoint:
             kwargs["polling_interval"] = EMULATOR_POLLING_INTERVAL_S
             kwargs["per_call_policies"] = [EmulatorPollingHint()]
         else:
-            kwargs["credential_scopes"] = [self.arm_url.rstrip("/") + "/.default"]
+            kwargs["credential_scopes"] = [self.scope]
         return kwargs
 
     def credential(self) -> Any:
@@ -99,6 +106,11 @@ class Clients:
         self.endpoint = endpoint
         self.subscription_id = subscription_id
         self._credential = endpoint.credential()
+
+    @property
+    def credential(self) -> Any:
+        """The TokenCredential every client signs in with (DefaultAzureCredential on Azure)."""
+        return self._credential
 
     @cached_property
     def compute(self) -> ComputeManagementClient:

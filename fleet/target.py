@@ -67,9 +67,10 @@ class FleetTarget:
         load_balancer: str | None = None,
         allow_tag: tuple[str, str] | None = DEFAULT_ALLOW_TAG,
         arm_url: str = AZURE_PUBLIC_ARM,
+        audience: str | None = None,
     ) -> FleetTarget:
         return cls(
-            Endpoint(arm_url),
+            Endpoint(arm_url, audience=audience),
             subscription_id,
             resource_group,
             scale_set,
@@ -106,6 +107,7 @@ class FleetTarget:
             "kind": self.kind,
             "arm_url": self.endpoint.arm_url,
             "emulator_token": self.endpoint.emulator_token,
+            "audience": self.endpoint.audience,
             "subscription_id": self.subscription_id,
             "resource_group": self.resource_group,
             "scale_set": self.scale_set,
@@ -117,7 +119,11 @@ class FleetTarget:
     def from_json(cls, data: dict[str, Any]) -> FleetTarget:
         tag = data.get("allow_tag")
         return cls(
-            endpoint=Endpoint(data["arm_url"], emulator_token=data.get("emulator_token")),
+            endpoint=Endpoint(
+                data["arm_url"],
+                emulator_token=data.get("emulator_token"),
+                audience=data.get("audience"),
+            ),
             subscription_id=data["subscription_id"],
             resource_group=data["resource_group"],
             scale_set=data["scale_set"],

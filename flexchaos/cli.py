@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "emulator": "flexchaos.commands.emulator",
     "gameday": "flexchaos.commands.gameday",
     "plan": "flexchaos.commands.plan",
+    "preflight": "flexchaos.commands.preflight",
     "review": "flexchaos.commands.review",
     "rollback": "flexchaos.commands.rollback",
     "report": "flexchaos.commands.report",

@@ -11,11 +11,13 @@ DefaultAzureCredential. Bad input is a FlexchaosError, one line, raised before a
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from fleet.clients import AZURE_PUBLIC_ARM
 from fleet.target import DEFAULT_ALLOW_TAG, FleetTarget
@@ -44,6 +46,12 @@ FLEET_OPTIONS: tuple[Option, ...] = (
         "arm-url",
         "emulator: attach to the running emulator at this URL; azure: the Resource Manager "
         f"endpoint (default {AZURE_PUBLIC_ARM})",
+        metavar="URL",
+    ),
+    Option(
+        "arm-audience",
+        "azure: the audience of the Resource Manager token, e.g. https://management.azure.com "
+        "(default: the --arm-url)",
         metavar="URL",
     ),
     Option(
@@ -81,7 +89,8 @@ FLEET_OPTIONS: tuple[Option, ...] = (
     Option("topology", "topology TOML of the emulator started for the run", metavar="FILE"),
     Option(
         "time-scale",
-        "wall seconds per platform second of the emulator started for the run, in (0, 1]",
+        "wall seconds per platform second of the emulator started for the run (or of an "
+        "emulator in Azure mode reached with --fleet azure --arm-url), in (0, 1]",
         DEFAULT_TIME_SCALE,
         metavar="S",
     ),
@@ -110,6 +119,7 @@ class FleetSpec:
 
     kind: FleetKind = "emulator"
     arm_url: str | None = None
+    arm_audience: str | None = None
     subscription: str | None = None
     resource_group: str | None = None
     scale_set: str | None = None
@@ -129,6 +139,7 @@ class FleetSpec:
         spec = cls(
             kind=kind,  # type: ignore[arg-type]  # checked against FLEETS just above
             arm_url=text(values, "arm_url"),
+            arm_audience=text(values, "arm_audience"),
             subscription=text(values, "subscription"),
             resource_group=text(values, "resource_group"),
             scale_set=text(values, "scale_set"),
@@ -190,9 +201,9 @@ def open_fleet(
         target = FleetTarget.azure(
             spec.subscription, spec.resource_group, spec.scale_set,
             load_balancer=spec.load_balancer, allow_tag=spec.allow_tag,
-            arm_url=spec.arm_url or AZURE_PUBLIC_ARM,
+            arm_url=spec.arm_url or AZURE_PUBLIC_ARM, audience=spec.arm_audience,
         )  # fmt: skip
-        yield Fleet(target, spec.lb_url, 1.0)
+        yield Fleet(target, spec.lb_url, _azure_time_scale(spec))
         return
     from emulator.launcher import RunningEmulator, attach
 
@@ -237,6 +248,17 @@ def _emulator_fleet(spec: FleetSpec, info: EmulatorInfo) -> Fleet:
         )
     target = FleetTarget.from_emulator(info, allow_tag=spec.allow_tag, **overrides)
     return Fleet(target, lb_url, float(info.time_scale))
+
+
+def _azure_time_scale(spec: FleetSpec) -> float:
+    """Azure's clock is real time; an emulator in Azure mode (Resource Manager on this
+    machine's loopback: never Azure) runs at its --time-scale."""
+    host = urlsplit(spec.arm_url or AZURE_PUBLIC_ARM).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return spec.time_scale if loopback else 1.0
 
 
 def _path(value: str | None) -> Path | None:

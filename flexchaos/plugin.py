@@ -46,6 +46,7 @@ SETTINGS_KEY = pytest.StashKey[Settings]()
 PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
 FLEET_KEY = pytest.StashKey[Fleet]()
 DESELECTED_KEY = pytest.StashKey[set[str]]()
+FAULTS_KEY = pytest.StashKey[list[str]]()  # the selected experiments' faults, for the preflight
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -120,6 +121,7 @@ def pytest_collection_modifyitems(
         result.bad_input.append(str(exc))  # for run.json and the job summary
         raise pytest.UsageError(str(exc)) from None
     result.hypotheses.update(shown)
+    config.stash[FAULTS_KEY] = [s.fault for s in scenarios]
 
 
 def _chaos(item: pytest.Item) -> pytest.Mark:
@@ -147,7 +149,20 @@ def flexchaos_fleet(flexchaos_settings: Settings, pytestconfig: pytest.Config) -
         except FlexchaosError as exc:  # one line and stop: nothing can run without the fleet
             pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
         pytestconfig.stash[FLEET_KEY] = fleet
+        _preflight(fleet, pytestconfig)
         yield fleet
+
+
+def _preflight(fleet: Fleet, config: pytest.Config) -> None:
+    """The read-only checklist (fleet/preflight.py) first: a blocker is bad input (exit 2)."""
+    from fleet.preflight import run_preflight
+
+    say = lambda line: _say(config, f"  preflight {line}")  # noqa: E731
+    _say(config, f"\n  preflight of {fleet.target.describe()} (read-only)")
+    refusal = run_preflight(fleet.target, config.stash.get(FAULTS_KEY, []), say=say).refusal()
+    if refusal:
+        config.stash[RESULT_KEY].bad_input.append(refusal)
+        pytest.exit(refusal, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def _session_fleet(settings: Settings, config: pytest.Config) -> AbstractContextManager[Fleet]:

@@ -80,6 +80,34 @@ class AuthenticationFailed(ArmError):
     status, code = 401, "AuthenticationFailed"
 
 
+class InvalidAuthenticationToken(ArmError):
+    """A bearer token ARM cannot read or whose signature does not verify (Azure mode)."""
+
+    status, code = 401, "InvalidAuthenticationToken"
+
+
+class ExpiredAuthenticationToken(ArmError):
+    status, code = 401, "ExpiredAuthenticationToken"
+
+
+class InvalidAuthenticationTokenAudience(ArmError):
+    status, code = 401, "InvalidAuthenticationTokenAudience"
+
+
+class InvalidAuthenticationTokenTenant(ArmError):
+    status, code = 401, "InvalidAuthenticationTokenTenant"
+
+
+class AuthorizationFailed(ArmError):
+    """Role-based access refused the caller the route's action at its scope (Azure mode)."""
+
+    status, code = 403, "AuthorizationFailed"
+
+
+class RoleDefinitionDoesNotExist(ArmError):
+    status, code = 404, "RoleDefinitionDoesNotExist"
+
+
 class ResourceNotFound(ArmError):
     status, code = 404, "ResourceNotFound"
 

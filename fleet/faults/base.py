@@ -5,6 +5,7 @@ guard, journal, inject, hold, revert — and the experiment's lifecycle never kn
 it runs. A fault says:
 
 - `name`, `summary`, `options` (validated when an experiment is collected, before anything runs);
+- `actions`: the Azure RBAC actions its calls need and why (the preflight checks them);
 - `takes_out(options, selection)`: which VMs it takes out, for the guard and the plan;
 - `plan_calls(...)`: the calls it will make and their reverts, for the dry run;
 - `prepare(...)`: read-only; one `Intent` per journal entry, carrying what its revert needs;
@@ -110,6 +111,9 @@ class Fault:
     revertible: ClassVar[bool] = True
     spot_only: ClassVar[bool] = False
     options: ClassVar[Mapping[str, Any]] = {}  # option → default
+    # The Azure RBAC actions its inject and revert calls need → what for (the preflight checks
+    # them; azure/flexchaos-role.json grants those of the default game day).
+    actions: ClassVar[Mapping[str, str]] = {}
 
     # -- before anything runs --------------------------------------------------------------
     def check_options(self, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import fleet.faults.chaos_executions as executions
 from fleet.azure_errors import translated
@@ -56,6 +56,22 @@ def target_reference_id(vm_id: str) -> str:
 
 class ChaosStudioFault(Fault):
     """A per-VM Chaos Studio fault: its urn, capability, action kind and parameters."""
+
+    actions: ClassVar[Mapping[str, str]] = {
+        "Microsoft.Chaos/targets/read": "preflight: which VMs are Chaos Studio targets already",
+        "Microsoft.Chaos/targets/capabilities/read": "preflight: which capabilities they have",
+        "Microsoft.Chaos/targets/write": "enable the VMs as Chaos Studio targets",
+        "Microsoft.Chaos/targets/capabilities/write": "enable the fault's capability on them",
+        "Microsoft.Chaos/experiments/write": "create the Chaos Studio experiment",
+        "Microsoft.Chaos/experiments/read": "read the experiment back",
+        "Microsoft.Chaos/experiments/start/action": "start the experiment (the fault)",
+        "Microsoft.Chaos/experiments/cancel/action": "cancel it on abort (the revert)",
+        "Microsoft.Chaos/experiments/executions/read": "follow the execution until it ends",
+        "Microsoft.Chaos/experiments/executions/getExecutionDetails/action": (
+            "read when the service started the action (the fault's clock) and why it failed"
+        ),
+        "Microsoft.Compute/virtualMachines/start/action": "start any VM left off (the revert)",
+    }
 
     def __init__(
         self,

@@ -33,6 +33,11 @@ class BreakHealthExtension(Fault):
     name = "break-extension"
     summary = "point the Application Health extension at a failing path; revert restores it"
     options: ClassVar[Mapping[str, Any]] = {"path": BROKEN_HEALTH_PATH}
+    actions: ClassVar[Mapping[str, str]] = {
+        "Microsoft.Compute/virtualMachines/extensions/write": (
+            "point the health extension at a failing path, and restore it (the revert)"
+        ),
+    }
 
     def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
         return [

@@ -17,11 +17,17 @@ from fleet.operations import VmOps
 from fleet.selection import Selection
 from flexchaos.errors import FlexchaosError
 
+VM = "Microsoft.Compute/virtualMachines"
+
 
 class Stop(Fault):
     name = "stop"
     summary = "power off (stays allocated); revert starts it"
     options: ClassVar[Mapping[str, Any]] = {"skip_shutdown": False}
+    actions: ClassVar[Mapping[str, str]] = {
+        f"{VM}/powerOff/action": "power the VM off (the fault)",
+        f"{VM}/start/action": "start it again (the revert)",
+    }
 
     def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
         skip = bool(options.get("skip_shutdown"))
@@ -44,6 +50,10 @@ class Deallocate(Stop):
     name = "deallocate"
     summary = "deallocate (host released); revert starts it"
     options: ClassVar[Mapping[str, Any]] = {}
+    actions: ClassVar[Mapping[str, str]] = {
+        f"{VM}/deallocate/action": "deallocate the VM (the fault)",
+        f"{VM}/start/action": "start it again (the revert)",
+    }
 
     def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
         return [f"virtual_machines.begin_deallocate({rg}, {vm})"]
@@ -75,6 +85,7 @@ class Restart(Fault):
     name = "restart"
     summary = "restart the VM (no revert: it comes back by itself)"
     revertible = False
+    actions: ClassVar[Mapping[str, str]] = {f"{VM}/restart/action": "restart the VM (the fault)"}
 
     def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
         return [f"virtual_machines.begin_restart({rg}, {vm})"]
@@ -87,6 +98,9 @@ class Restart(Fault):
 class Redeploy(Restart):
     name = "redeploy"
     summary = "redeploy the VM to a new host (no revert: it comes back by itself)"
+    actions: ClassVar[Mapping[str, str]] = {
+        f"{VM}/redeploy/action": "redeploy the VM to a new host (the fault)"
+    }
 
     def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
         return [f"virtual_machines.begin_redeploy({rg}, {vm})"]

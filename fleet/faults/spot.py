@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from fleet.faults.base import GONE, Effect, Fault, Intent
 from fleet.faults.power import start_unless_running
@@ -22,6 +22,10 @@ class Evict(Fault):
     name = "evict"
     summary = "Spot eviction (simulateEviction); revert starts it if the policy is Deallocate"
     spot_only = True
+    actions: ClassVar[Mapping[str, str]] = {
+        "Microsoft.Compute/virtualMachines/simulateEviction/action": "evict the Spot VM",
+        "Microsoft.Compute/virtualMachines/start/action": "start it again (the revert)",
+    }
 
     def inject_calls(self, rg: str, vm: str, options: Mapping[str, Any]) -> list[str]:
         return [

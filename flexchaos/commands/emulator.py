@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flexchaos.errors import FlexchaosError
 
+if TYPE_CHECKING:
+    from emulator.identity.setup import AzureModeOptions
+    from emulator.topology import Topology
+
+ROLE_SCOPES = ("subscription", "resource-group", "scale-set")
 HELP = "Run the built-in Azure emulator (ARM API, VMs, load balancer) on 127.0.0.1."
 
 
@@ -29,6 +37,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate-5xx", type=float, default=0.0, help="share of ARM requests → 5xx")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added ARM latency (ms)")
     parser.add_argument("--seed", type=int, default=None, help="seed for names and faults")
+    azure = parser.add_argument_group(
+        "Azure mode (HTTPS, an Entra ID stand-in, tokens and roles checked)"
+    )
+    azure.add_argument(
+        "--azure-mode", action="store_true",
+        help="serve HTTPS with a local CA and sign-in as Microsoft Entra ID; ARM checks tokens "
+        "and role-based access (docs/azure.md)",
+    )  # fmt: skip
+    azure.add_argument(
+        "--token-lifetime", type=float, default=3600.0, metavar="S",
+        help="access token lifetime in wall seconds (default 3600; short ones prove refresh)",
+    )  # fmt: skip
+    azure.add_argument(
+        "--role", default="Owner", metavar="ROLE",
+        help="the app's role: Owner, Contributor, Reader, none, or a custom-role JSON file "
+        "(e.g. azure/flexchaos-role.json) (default Owner)",
+    )  # fmt: skip
+    azure.add_argument(
+        "--role-scope", default="resource-group", choices=ROLE_SCOPES,
+        help="where the role is assigned (default resource-group)",
+    )  # fmt: skip
+    azure.add_argument("--state-dir", type=Path, default=None, metavar="DIR",
+                       help="where the CA and the federated token file go (default: a temporary "
+                       "directory removed at exit)")  # fmt: skip
     parser.add_argument(
         "--parent-pid", type=int, default=None,
         help="exit when this process (the harness that started the emulator) is gone",
@@ -43,6 +75,8 @@ def _check(args: argparse.Namespace) -> None:
             raise FlexchaosError(f"{flag} must be between 0 and 1, got {value}")
     if args.rate_429 + args.rate_5xx > 1:
         raise FlexchaosError("--rate-429 plus --rate-5xx must be at most 1")
+    if args.token_lifetime <= 0:
+        raise FlexchaosError(f"--token-lifetime must be > 0 seconds, got {args.token_lifetime}")
     if args.latency_ms < 0:
         raise FlexchaosError(f"--latency-ms must be >= 0, got {args.latency_ms}")
     for flag, port in (("--port", args.port), ("--lb-port", args.lb_port)):
@@ -51,11 +85,46 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emulator.server import ServerOptions, serve
     from emulator.topology import load_topology
 
     _check(args)
     topology = load_topology(args.topology)
+    with ExitStack() as stack:
+        azure = _azure_mode(args, stack)
+        return _serve(args, topology, azure)
+
+
+def _azure_mode(args: argparse.Namespace, stack: ExitStack) -> AzureModeOptions | None:
+    from emulator.identity.setup import AzureModeOptions, read_role
+
+    if not args.azure_mode:
+        defaults = (
+            ("--role", args.role, "Owner"),
+            ("--token-lifetime", args.token_lifetime, 3600.0),
+            ("--state-dir", args.state_dir, None),
+        )
+        given = [flag for flag, value, default in defaults if value != default]
+        if given:
+            raise FlexchaosError(f"{', '.join(given)}: Azure mode only; add --azure-mode")
+        return None
+    try:
+        read_role(args.role)
+    except ValueError as exc:
+        raise FlexchaosError(
+            f"{exc}; use Owner, Contributor, Reader, none or a JSON file"
+        ) from None
+    state = args.state_dir or Path(
+        stack.enter_context(tempfile.TemporaryDirectory(prefix="flexchaos-azure-"))
+    )
+    return AzureModeOptions(
+        state_dir=state, token_lifetime_s=args.token_lifetime, role=args.role,
+        role_scope=args.role_scope,
+    )  # fmt: skip
+
+
+def _serve(args: argparse.Namespace, topology: Topology, azure: AzureModeOptions | None) -> int:
+    from emulator.server import ServerOptions, serve
+
     options = ServerOptions(
         port=args.port,
         lb_port=args.lb_port,
@@ -65,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         latency_ms=args.latency_ms,
         seed=args.seed,
         parent_pid=args.parent_pid,
+        azure_mode=azure,
     )
     try:
         import uvloop

@@ -45,7 +45,6 @@ EXPECTED = {
     ("PATCH", f"{VM}/extensions/x"): "Microsoft.Compute/virtualMachines/extensions/write",
     ("DELETE", f"{VM}/extensions/x"): "Microsoft.Compute/virtualMachines/extensions/delete",
     ("GET", f"{SUB}/providers/Microsoft.Compute/locations/eastus/operations/1"): "Microsoft.Compute/locations/operations/read",
-    ("GET", f"{SUB}/providers/Microsoft.Compute/locations/eastus/operationResults/1"): "Microsoft.Compute/locations/operationResults/read",
     ("GET", f"{RG}/providers/Microsoft.Network/loadBalancers"): "Microsoft.Network/loadBalancers/read",
     ("GET", LB): "Microsoft.Network/loadBalancers/read",
     ("POST", f"{LB}/loadBalancingRules/r/health"): "Microsoft.Network/loadBalancers/loadBalancingRules/health/action",

@@ -22,6 +22,8 @@ import pytest
 
 from emulator.launcher import RunningEmulator
 from fleet.clients import Clients
+from flexchaos.request_timeouts import MIN_WALL_TIMEOUT_S, probe_timeout
+from probes.traffic import TrafficProbe
 from tests.conftest import clients_for
 from tests.waiting import wait_for
 
@@ -242,3 +244,29 @@ def test_rich_health_states_report_initializing_and_unknown(refuse_rich: Running
         return view.vm_health.status.code if view and view.vm_health else None
 
     wait_for(lambda: vm_health() == "HealthState/unknown", timeout=10, what="vmHealth unknown")
+
+
+def test_the_traffic_probe_counts_a_black_holed_flow_as_failed_after_its_timeout(
+    blackhole: RunningEmulator,
+) -> None:
+    """The harness's own client: a request the load balancer black-holes is a failed request
+    whose latency is the probe's timeout (flexchaos/request_timeouts.py), not a hang."""
+    emulator, clients = blackhole, clients_for(blackhole)
+    up = [b["vm"] for b in _lb(emulator)["backends"] if b["state"] == "up" and not b["blackholed"]]
+    assert len(up) == 1, up  # the tests above took the others out: every new flow lands on it
+    timeout_s = probe_timeout(emulator.info.time_scale)
+    assert timeout_s == MIN_WALL_TIMEOUT_S  # 2 platform seconds are far below the floor here
+    probe = TrafficProbe(emulator.info.lb_url or "", timeout_s=timeout_s)
+    since = time.time()
+    poller = clients.compute.virtual_machines.begin_power_off(
+        emulator.info.resource_group, up[0], skip_shutdown=True
+    )
+    try:
+        row = probe.request_once()
+    finally:
+        probe.stop()
+    poller.result()
+    probe_down = _first(emulator, "probe_down", up[0], since)
+    assert probe_down is None or row["start"] < probe_down["time"]
+    assert row["ok"] is False and str(row["error"]).startswith("ReadTimeout"), row
+    assert timeout_s * 1000 * 0.95 <= row["latency_ms"] < timeout_s * 1000 + 500

@@ -131,6 +131,15 @@ def test_new_flows_to_an_abruptly_stopped_vm_get_no_answer_until_the_probe_marks
     # the probe of a VM that does not answer times out (a stopping VM is still probed)
     backend = next(b for b in _lb(emulator)["backends"] if b["vm"] == victim)
     assert backend["blackholed"] is True
+    # ... and Azure's health status names it: no TCP answer within the probe's time
+    rg, lb_name = emulator.info.resource_group, emulator.info.load_balancer or ""
+    health = clients.network.load_balancer_load_balancing_rules.begin_health(
+        rg, lb_name, "http"
+    ).result()
+    entry = next(
+        a for a in health.load_balancer_backend_addresses if a.ip_address == backend["address"]
+    )
+    assert (entry.state, entry.reason) == ("Down", "Down_Probe_TcpProbeTimeout")
     poller.result()
     stopping = _first(emulator, "power_state", victim, since)
     stopped = [

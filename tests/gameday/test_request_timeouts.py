@@ -15,7 +15,12 @@ from probes.traffic import MAX_IN_FLIGHT
 
 @pytest.mark.parametrize(
     ("time_scale", "locust_s", "probe_s"),
-    [(1.0, 5.0, 2.0), (0.05, MIN_WALL_TIMEOUT_S, MIN_WALL_TIMEOUT_S), (0.5, 2.5, 1.0)],
+    [
+        (1.0, 5.0, 2.0),
+        (0.05, MIN_WALL_TIMEOUT_S, MIN_WALL_TIMEOUT_S),
+        (0.5, 2.5, 1.0),
+        (0.2, 1.0, 0.5),
+    ],
 )
 def test_timeouts_follow_the_platform_clock_above_a_wall_floor(
     time_scale: float, locust_s: float, probe_s: float

@@ -46,6 +46,15 @@ class HealthExtensionSpec:
     request_path: str = "/health"
     interval_in_seconds: int = 5
     number_of_probes: int = 1
+    # "binary" (typeHandlerVersion 1.0: Healthy/Unhealthy) or "rich" (2.0: also Initializing,
+    # Unknown); docs/azure-behaviour.md §3.2
+    health_states: str = "binary"
+    # rich only: seconds in Initializing at most; 0 = Azure's default, interval x numberOfProbes
+    grace_period: int = 0
+
+    @property
+    def type_handler_version(self) -> str:
+        return "2.0" if self.health_states == "rich" else "1.0"
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,10 @@ class LoadBalancerSpec:
     probe_path: str = "/health"
     probe_interval_in_seconds: int = 5
     probe_threshold: int = 1
+    # New flows to a VM that is not running (before the probe takes it out): "blackhole" = no
+    # answer, the client waits for its own timeout (Azure); "refuse" = reset at once (the
+    # emulator's former behaviour, for comparison). docs/emulator-data-plane.md
+    stopped_vm_flows: str = "blackhole"
 
 
 @dataclass(frozen=True)
@@ -204,6 +217,16 @@ def _check(t: Topology) -> None:
         ) from None
     if t.health_extension.protocol not in ("http", "https", "tcp"):
         raise FlexchaosError("topology: [health_extension] protocol must be http, https or tcp")
+    if t.health_extension.health_states not in ("binary", "rich"):
+        raise FlexchaosError("topology: [health_extension] health_states must be binary or rich")
+    if not 0 <= t.health_extension.grace_period <= 14400:
+        raise FlexchaosError(
+            "topology: [health_extension] grace_period must be 0 (Azure's default) to 14400 seconds"
+        )
+    if t.load_balancer.stopped_vm_flows not in ("blackhole", "refuse"):
+        raise FlexchaosError(
+            'topology: [load_balancer] stopped_vm_flows must be "blackhole" or "refuse"'
+        )
     if t.load_balancer.probe_protocol not in ("Http", "Tcp"):
         raise FlexchaosError("topology: [load_balancer] probe_protocol must be Http or Tcp")
     try:

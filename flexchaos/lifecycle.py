@@ -395,4 +395,3 @@ class Experiment:
     def wait_wall(seconds: float) -> None:
         """Let the fleet and the probes run for a wall duration (bounded by its argument)."""
         time.sleep(max(0.0, seconds))
-

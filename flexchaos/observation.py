@@ -18,6 +18,8 @@ from fleet.inventory import Inventory
 from fleet.load_balancer import LoadBalancerRouting
 from fleet.target import FleetTarget
 from flexchaos.progress import Progress, RequestLogTail
+from flexchaos.request_timeouts import locust_timeout, probe_timeout
+from load.env import TIMEOUT_ENV
 from load.runner import LoadPlan, LoadResult, LoadRun
 from probes.capacity import CapacityProbe, InstanceState
 from probes.diagnostics import Diagnostics, LocustExit
@@ -86,14 +88,23 @@ class Observation:
             if routing is None
             else RoutingProbe(routing, tick_s=routing_tick_s, max_duration_s=probe_limit_s)
         )
-        self.traffic = TrafficProbe(lb_url, rate_hz=PROBE_RATE_HZ, max_duration_s=probe_limit_s)
+        # the timeouts bound every black-holed request's latency: flexchaos/request_timeouts.py
+        self.traffic = TrafficProbe(
+            lb_url,
+            rate_hz=PROBE_RATE_HZ,
+            timeout_s=probe_timeout(time_scale),
+            max_duration_s=probe_limit_s,
+        )
         self.load = LoadRun(
             LoadPlan(
                 host=lb_url,
                 users=users,
                 spawn_rate=float(users),
                 run_time_s=max_run_time_s + LOCUST_SLACK_S,
-                env={"FLEXCHAOS_RPS_PER_USER": str(rps_per_user)},
+                env={
+                    "FLEXCHAOS_RPS_PER_USER": str(rps_per_user),
+                    TIMEOUT_ENV: f"{locust_timeout(time_scale):g}",
+                },
             ),
             work_dir / "locust",
         )

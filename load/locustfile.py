@@ -13,7 +13,10 @@ Knobs (environment variables, read at start):
                             stay in step and arrive in bursts)
     FLEXCHAOS_KEEPALIVE     1 = reuse connections; 0 = a new connection (a new flow through the
                             load balancer) per request (default 0)
-    FLEXCHAOS_TIMEOUT_S     connect and network timeout of one request (default 5)
+    FLEXCHAOS_TIMEOUT_S     connect and network timeout of one request, wall seconds (default 5;
+                            the harness sets it, see flexchaos/request_timeouts.py). A request
+                            to a VM that is not running gets no answer and fails after exactly
+                            this long: it bounds the measured errors and latency
     FLEXCHAOS_REQUEST_LOG_DIR  where the per-request JSON-lines log goes (see load/request_log.py)
 
 Replace this file with your own if you like; keep the two `load.` lines below so every request
@@ -29,6 +32,7 @@ from collections.abc import Callable
 from locust import FastHttpUser, between, constant, constant_throughput, task
 
 import load.request_log  # noqa: F401  (one JSON line per request, one file per process)
+from load.env import DEFAULT_TIMEOUT_S, TIMEOUT_ENV
 from load.retries import no_transparent_retries
 
 no_transparent_retries()
@@ -59,7 +63,7 @@ PATHS, WEIGHTS = request_mix(os.environ.get("FLEXCHAOS_PATHS", "/=1"))
 RPS_PER_USER = float(os.environ.get("FLEXCHAOS_RPS_PER_USER", "10"))
 PACING = os.environ.get("FLEXCHAOS_PACING", "random")
 KEEPALIVE = os.environ.get("FLEXCHAOS_KEEPALIVE", "0") == "1"
-TIMEOUT_S = float(os.environ.get("FLEXCHAOS_TIMEOUT_S", "5"))
+TIMEOUT_S = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
 
 
 class WebUser(FastHttpUser):

@@ -28,7 +28,7 @@ from probes.timeline import REQUEST_COLUMNS, normalize
 
 SERVED_BY_HEADER = "X-Served-By"
 DEFAULT_RATE_HZ = 20.0
-DEFAULT_TIMEOUT_S = 2.0
+DEFAULT_TIMEOUT_S = 2.0  # the harness passes flexchaos/request_timeouts.py's probe_timeout
 DEFAULT_MAX_DURATION_S = 3600.0
 MAX_RATE_HZ = 1000.0
 MAX_IN_FLIGHT = 64
@@ -51,6 +51,7 @@ class TrafficProbe:
                 f"traffic probe rate must be in (0, {MAX_RATE_HZ:g}] Hz; got {rate_hz}"
             )
         self.url = url
+        self.timeout_s = timeout_s
         self.fresh_connection = fresh_connection
         limits = httpx.Limits(max_keepalive_connections=0 if fresh_connection else 1)
         headers = {"Connection": "close"} if fresh_connection else {}

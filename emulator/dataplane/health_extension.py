@@ -1,12 +1,21 @@
-"""The Application Health extension running in one VM's guest (Binary health states, v1.0).
+"""The Application Health extension running in one VM's guest: Binary (handler 1.0) or Rich
+(2.0) health states, as the topology or the extension's typeHandlerVersion says.
 
-(docs/azure-behaviour.md §3.) In the guest the extension probes the VM's own app: HTTP(S) `GET
-requestPath` where only 200 is Healthy, or TCP where a completed handshake is Healthy. It starts
-as Initializing; `numberOfProbes` consecutive identical results are needed to change the state,
-in both directions. It probes every `intervalInSeconds` platform seconds with a timeout of
-min(30 s, interval). It runs only while the VM runs: when the VM leaves running it stops (a
-stopped VM sends no signal, and the data plane clears its vmHealth); a settings change restarts
-it (a new handler process starts as Initializing).
+(docs/azure-behaviour.md §3; the state machine is that of Azure's handler,
+Azure/applicationhealth-extension-linux `main/cmds.go`.) In the guest the extension probes the
+VM's own app every `intervalInSeconds` platform seconds (between probe starts) with a timeout of
+30 s (the handler's HTTP client and TCP dial timeout):
+- Binary: HTTP(S) `GET requestPath` where only 200 is Healthy, anything else Unhealthy; TCP: a
+  completed handshake is Healthy. States: Healthy, Unhealthy only.
+- Rich: HTTP(S) needs a 2xx answer whose JSON body says `{"ApplicationHealthState": "Healthy"}`
+  or `"Unhealthy"`; anything else (non-2xx, timeout, unreachable, no such body) is Unknown. TCP
+  as Binary. The handler starts Initializing and stays so for `gracePeriod` (default interval x
+  numberOfProbes) unless numberOfProbes consecutive valid results come first; when the grace
+  expires the state is Unknown (HTTP) or Unhealthy (TCP).
+The first result is committed at once; after that `numberOfProbes` consecutive identical results
+are needed to change the state. It runs only while the VM runs: when the VM leaves running it
+stops (a stopped VM sends no signal, and the data plane clears its vmHealth); a settings change
+restarts it.
 
 This signal is independent of the load balancer's probe: a broken extension can make a VM
 Unhealthy while the load balancer keeps routing to it.
@@ -16,50 +25,69 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from emulator.clock import Clock
-from emulator.dataplane.http_check import http_status, tcp_connects
+from emulator.dataplane.http_check import http_get, tcp_connects
 
-HealthState = Literal["Healthy", "Unhealthy", "Initializing"]
-PROBE_TIMEOUT_PLATFORM_S = 30.0
+HealthState = Literal["Healthy", "Unhealthy", "Initializing", "Unknown"]
+PROBE_TIMEOUT_PLATFORM_S = 30.0  # main/health.go: http.Client Timeout and net.DialTimeout
+MAX_GRACE_PERIOD_S = 14400
 USER_AGENT = "ApplicationHealthExtension/1.0"
 
 
 @dataclass(frozen=True)
 class ExtensionSettings:
     """The extension's public settings (JSON names in ARM: protocol, port, requestPath,
-    intervalInSeconds, numberOfProbes), with Azure's defaults and bounds applied."""
+    intervalInSeconds, numberOfProbes, gracePeriod), with Azure's defaults and bounds applied;
+    `rich` from the typeHandlerVersion (2.x = Rich health states)."""
 
     protocol: str = "http"
     port: int = 80
     request_path: str = "/"
     interval_in_seconds: float = 5.0
     number_of_probes: int = 1
+    rich: bool = False
+    grace_period_s: float = 0.0  # Rich only (0 for Binary)
 
     @classmethod
-    def from_arm(cls, settings: dict[str, Any] | None, app_port: int) -> ExtensionSettings:
+    def from_arm(
+        cls, settings: dict[str, Any] | None, app_port: int, handler_version: str = "1.0"
+    ) -> ExtensionSettings:
         """Read ARM settings; a missing port means the app port, out-of-range values are
-        clamped to Azure's bounds (interval 5-60 s, probes 1-24)."""
+        clamped to Azure's bounds (interval 5-60 s, probes 1-24, grace up to 14400 s)."""
         settings = settings or {}
         protocol = str(settings.get("protocol", "http")).lower()
         port = settings.get("port")
-        interval = settings.get("intervalInSeconds", 5)
-        probes = settings.get("numberOfProbes", 1)
+        interval = float(min(60, max(5, _number(settings.get("intervalInSeconds", 5), 5))))
+        probes = int(min(24, max(1, _number(settings.get("numberOfProbes", 1), 1))))
+        rich = str(handler_version).strip().startswith("2")
+        grace = _number(settings.get("gracePeriod"), 0)
+        grace = float(min(MAX_GRACE_PERIOD_S, grace if grace > 0 else interval * probes))
         return cls(
             protocol=protocol,
             port=int(port) if str(port).isdigit() and int(port) > 0 else app_port,
             request_path=str(settings.get("requestPath") or "/"),
-            interval_in_seconds=float(min(60, max(5, _number(interval, 5)))),
-            number_of_probes=int(min(24, max(1, _number(probes, 1)))),
+            interval_in_seconds=interval,
+            number_of_probes=probes,
+            rich=rich,
+            grace_period_s=grace if rich else 0.0,
         )
 
     @property
     def timeout_platform_s(self) -> float:
-        return min(PROBE_TIMEOUT_PLATFORM_S, self.interval_in_seconds)
+        return PROBE_TIMEOUT_PLATFORM_S
+
+    @property
+    def after_grace(self) -> HealthState:
+        """The state when the grace period expires before a valid result: Unknown for HTTP(S),
+        Unhealthy for TCP (which has no Unknown)."""
+        return "Unhealthy" if self.protocol == "tcp" else "Unknown"
 
 
 def _number(value: Any, default: float) -> float:
@@ -69,14 +97,28 @@ def _number(value: Any, default: float) -> float:
         return default
 
 
-async def probe_app(host: str, settings: ExtensionSettings, clock: Clock) -> bool:
-    """One in-guest probe: True = Healthy."""
+def rich_state(status: int | None, body: bytes) -> HealthState:
+    """A Rich-health HTTP answer: 2xx with a JSON body naming Healthy or Unhealthy, else Unknown."""
+    if status is None or not 200 <= status <= 299:
+        return "Unknown"
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "Unknown"
+    if not isinstance(data, dict):
+        return "Unknown"
+    value = next((v for k, v in data.items() if k.lower() == "applicationhealthstate"), None)
+    return value if value in ("Healthy", "Unhealthy") else "Unknown"
+
+
+async def probe_app(host: str, settings: ExtensionSettings, clock: Clock) -> HealthState:
+    """One in-guest probe: what this result says (before the state machine)."""
     timeout = clock.wall(settings.timeout_platform_s)
     if settings.protocol == "tcp":
-        return await tcp_connects(host, settings.port, timeout)
+        return "Healthy" if await tcp_connects(host, settings.port, timeout) else "Unhealthy"
     if settings.protocol not in ("http", "https"):
-        return False  # a protocol the handler does not know: it reports Unhealthy
-    status = await http_status(
+        return "Unhealthy"  # a protocol the handler does not know
+    status, body = await http_get(
         host,
         settings.port,
         settings.request_path,
@@ -84,7 +126,9 @@ async def probe_app(host: str, settings: ExtensionSettings, clock: Clock) -> boo
         tls=settings.protocol == "https",
         user_agent=USER_AGENT,
     )
-    return status == 200
+    if settings.rich:
+        return rich_state(status, body)
+    return "Healthy" if status == 200 else "Unhealthy"
 
 
 class HealthExtensionProber:
@@ -114,18 +158,17 @@ class HealthExtensionProber:
         return self._task is not None
 
     def start(self, initial: str | None = None) -> None:
-        """Start the handler: Initializing until numberOfProbes identical results.
+        """Start the handler (a new process: no committed state until its first probe).
 
         `initial` = Healthy/Unhealthy continues from a known state without reporting it (the
         emulator's initial fleet, which has been running before the emulator started)."""
         if self._task is None:
-            if initial in ("Healthy", "Unhealthy"):
+            known = initial in ("Healthy", "Unhealthy")
+            if known:
                 self.state = initial  # type: ignore[assignment]
-            else:
-                self._set("Initializing")
             # a known state (the initial fleet): start at a random phase, not all at once
-            delay = self._wall_interval() * random.random() if self.state != "Initializing" else 0
-            self._task = asyncio.get_running_loop().create_task(self._run(delay))
+            delay = self._wall_interval() * random.random() if known else 0.0
+            self._task = asyncio.get_running_loop().create_task(self._run(delay, known))
 
     async def stop(self) -> None:
         """The VM left running: stop probing (the prober keeps its last state)."""
@@ -146,18 +189,44 @@ class HealthExtensionProber:
     def _wall_interval(self) -> float:
         return max(self._clock.wall(self.settings.interval_in_seconds), self._min_wall_interval())
 
-    async def _run(self, delay: float) -> None:
+    async def _run(self, delay: float, known: bool = False) -> None:
+        """The handler's loop (main/cmds.go `enable`): commit the first result at once, then a
+        change needs numberOfProbes consecutive identical results; Rich honours the grace period
+        (Initializing) unless the state was already known."""
         await asyncio.sleep(delay)
-        last: bool | None = None
-        streak = 0
+        settings = self.settings
+        wanted = settings.number_of_probes
+        previous: HealthState | None = self.state if known else None
+        consecutive = 0
+        committed: HealthState | None = self.state if known else None
+        honor_grace = settings.rich and not known
+        grace_wall = self._clock.wall(settings.grace_period_s)
+        grace_start = time.monotonic()
         while True:
-            ok = await probe_app(self.host, self.settings, self._clock)
+            began = time.monotonic()
+            state = await probe_app(self.host, settings, self._clock)
             self.probes += 1
-            streak = streak + 1 if ok == last else 1
-            last = ok
-            if streak >= self.settings.number_of_probes:
-                self._set("Healthy" if ok else "Unhealthy")
-            await asyncio.sleep(self._wall_interval())
+            if state == previous:
+                consecutive += 1
+            else:
+                consecutive, previous = 1, state
+            if honor_grace:
+                if time.monotonic() - grace_start >= grace_wall:
+                    honor_grace = False
+                    state = previous = settings.after_grace
+                    consecutive, committed = 1, None
+                elif consecutive == wanted and state != settings.after_grace:
+                    honor_grace = False
+                else:
+                    state = "Initializing"
+            if consecutive == wanted or committed is None:
+                if state != committed:
+                    committed = state
+                    self._set(state)
+                if consecutive == wanted:
+                    consecutive = 0
+            spent = time.monotonic() - began
+            await asyncio.sleep(max(0.0, self._wall_interval() - spent))
 
     def _set(self, state: HealthState) -> None:
         if state != self.state:

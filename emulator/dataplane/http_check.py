@@ -76,6 +76,48 @@ async def http_check(
                 await writer.wait_closed()
 
 
+MAX_BODY_BYTES = 64 * 1024
+
+
+async def http_get(
+    host: str,
+    port: int,
+    path: str,
+    timeout: float,
+    *,
+    tls: bool = False,
+    user_agent: str = "flexchaos-probe",
+) -> tuple[int | None, bytes]:
+    """`GET path` on a new connection with `Connection: close`: the status (None when the
+    connection or the answer failed or took longer than `timeout` wall seconds) and the body
+    (up to MAX_BODY_BYTES). What the Rich-health extension reads."""
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(
+                host, port, ssl=_INSECURE_TLS if tls else None
+            )
+            writer.write(
+                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {user_agent}\r\n"
+                "Connection: close\r\n\r\n".encode("latin-1")
+            )
+            raw = await reader.read(MAX_BODY_BYTES)
+            while len(raw) < MAX_BODY_BYTES and (more := await reader.read(MAX_BODY_BYTES)):
+                raw += more
+    except (TimeoutError, OSError, ValueError, ssl.SSLError, asyncio.IncompleteReadError):
+        return None, b""
+    finally:
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    parts = head.split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        return None, b""
+    return int(parts[1]), body
+
+
 async def http_status(
     host: str,
     port: int,

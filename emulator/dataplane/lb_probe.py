@@ -4,7 +4,9 @@
 connection to the backend: HTTP(S) = `GET requestPath` where only 200 counts; TCP = the handshake
 completes. `probeThreshold` consecutive failures take the backend out of rotation; one success
 puts it back. A probe that takes longer than min(30 s, interval) platform seconds has failed.
-A stopped or deallocated VM is not probed at all: it is down at its next tick. The probe is the
+A stopped or deallocated VM is not probed at all: it is down at its next tick. A VM that is not
+running but still probed (stopping, deallocating after an abrupt stop, being deleted) does not
+answer: the probe times out (Down_Probe_TcpProbeTimeout). The probe is the
 only thing that changes a backend's state: failed client connections never do. Each backend
 keeps the reason code of its state as Azure's health status reports it (probe_reasons.py).
 """
@@ -86,6 +88,7 @@ class BackendProbe:
         self.host = host
         self.settings = settings
         self.probed = True  # False while the VM is stopped or deallocated
+        self.blackholed = False  # the VM cannot answer: a probe waits its timeout and fails
         self.up = up
         # Azure's reason code for the current state; None: not probed (the VM is off)
         self.reason: str | None = probe_reasons.UP_SUCCESS if up else probe_reasons.NOT_PROBED_YET
@@ -128,7 +131,11 @@ class BackendProbe:
             self._set(False)
             return
         self.probes += 1
-        check = await probe_once(self.host, self.settings, self._clock)
+        if self.blackholed:  # nothing answers the SYN: the probe times out before a handshake
+            await asyncio.sleep(self._clock.wall(self.settings.timeout_platform_s))
+            check = Check("timeout")
+        else:
+            check = await probe_once(self.host, self.settings, self._clock)
         if succeeded(check, self.settings):
             self._failures = 0
             self.reason = probe_reasons.UP_SUCCESS

@@ -7,7 +7,14 @@ Semantics are Azure Standard Load Balancer's (docs/azure-behaviour.md §4):
   down: the client's connection is reset and counted as a failed relay;
 - flows established to a backend that goes probe-down continue until the backend ends them;
   a reset from either side is passed on as a reset;
-- with no backend up, new connections are reset.
+- with no backend up, new connections are reset;
+- a new flow to a backend whose VM is not running (black-holed: the VM cannot answer, and the
+  load balancer forwards without answering for it) gets no answer: the connection is held
+  silent until the client gives up or the load balancer's idle timeout passes, then reset.
+  On Azure the client's SYN goes unanswered (a connect timeout); through this proxy the
+  handshake with the frontend completes and the client waits for its first byte (a read
+  timeout): either way the client's own timeout ends the request. With `blackhole=False`
+  (the topology's `stopped_vm_flows = "refuse"`) the flow is reset at once.
 
 The relay is two `asyncio.Protocol`s wired to each other: `data_received` writes straight into
 the other side's transport, write-buffer high/low water marks pause/resume reading on the other
@@ -21,51 +28,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from emulator.clock import Clock
-from emulator.dataplane import probe_reasons
+from emulator.dataplane.backend import Backend
 from emulator.dataplane.lb_probe import MAX_PROBES_PER_S, BackendProbe, ProbeSettings
+
+__all__ = ["Backend", "LoadBalancer"]
 from emulator.dataplane.vm_app import reset_transport
 from emulator.truth import Truth
 
 CONNECT_TIMEOUT_S = 10.0
-
-
-@dataclass(eq=False)
-class Backend:
-    """One pool member: a VM's address, its probe state and its relay counters."""
-
-    vm: str
-    host: str
-    port: int
-    up: bool = False
-    relays: int = 0  # flows assigned to this backend
-    failed_relays: int = 0  # of those: connect failed, reset, or closed by the backend unanswered
-    probe: BackendProbe | None = field(default=None, repr=False)
-
-    @property
-    def address(self) -> str:
-        return self.host
-
-    @property
-    def reason(self) -> str | None:
-        """Azure's health-status reason code for the state; None: not probed (the VM is off)."""
-        if self.probe is None:
-            return probe_reasons.UP_SUCCESS  # no probe: always in rotation
-        return self.probe.reason
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "vm": self.vm,
-            "address": self.host,
-            "port": self.port,
-            "state": "up" if self.up else "down",
-            "reason": self.reason,
-            "relays": self.relays,
-            "failed_relays": self.failed_relays,
-        }
+IDLE_TIMEOUT_PLATFORM_S = 240.0  # Azure's default TCP idle timeout (4 min): bounds a held flow
 
 
 class _Side(asyncio.Protocol):
@@ -119,6 +93,8 @@ class _Side(asyncio.Protocol):
         peer = self.peer
         self.peer = None
         if peer is None:
+            if isinstance(self, _ClientSide):
+                self.lb._unhold(self)  # a held flow the client gave up on
             return
         peer.peer = None
         if peer.transport is None or peer.transport.is_closing():
@@ -157,11 +133,16 @@ class _ClientSide(_Side):
             return
         backend.relays += 1
         self.lb.relays += 1
+        if backend.blackholed and self.lb.blackhole:
+            self.lb._hold(self, backend)
+            return
         self.connecting = True
         self._connect(backend)
 
     def data_received(self, data: bytes) -> None:
         self.spoke = True
+        if self.backend is not None and self.peer is None and not self.connecting:
+            return  # a held (black-holed) flow: nothing reads what the client sends
         peer = self.peer
         if peer is not None and peer.transport is not None:
             peer.transport.write(data)
@@ -228,6 +209,7 @@ class LoadBalancer:
         host: str = "127.0.0.1",
         port: int = 0,
         connect_timeout: float = CONNECT_TIMEOUT_S,
+        blackhole: bool = True,
     ) -> None:
         self.probe_settings = probe
         self.clock = clock
@@ -235,6 +217,9 @@ class LoadBalancer:
         self.host = host
         self.port = port
         self.connect_timeout = connect_timeout
+        self.blackhole = blackhole
+        self.held_flows = 0  # flows black-holed so far (all counted in failed_relays)
+        self._held: dict[_ClientSide, asyncio.TimerHandle] = {}
         self.relays = 0
         self.failed_relays = 0
         self._backends: dict[str, Backend] = {}
@@ -268,6 +253,11 @@ class LoadBalancer:
                 await backend.probe.stop()
         for task in list(self._connects):
             task.cancel()
+        for side, timer in list(self._held.items()):
+            timer.cancel()
+            if side.transport is not None and not side.transport.is_closing():
+                reset_transport(side.transport)
+        self._held.clear()
 
     # --- pool ------------------------------------------------------------------------------------
     @property
@@ -308,6 +298,37 @@ class LoadBalancer:
         if backend.probe is not None:
             await backend.probe.stop()
         self._refresh()
+
+    def set_blackholed(self, vm: str, blackholed: bool) -> None:
+        """Whether the VM can answer at all (see the module docstring); its probe sees the same."""
+        backend = self._backends.get(vm)
+        if backend is None:
+            return
+        backend.blackholed = blackholed
+        if backend.probe is not None:
+            backend.probe.blackholed = blackholed and self.blackhole
+
+    def _hold(self, side: _ClientSide, backend: Backend) -> None:
+        """A black-holed flow: counted as failed at once, held silent, reset after the idle
+        timeout if the client has not given up by then (connection_lost releases it)."""
+        side.backend = backend
+        side.counted = True
+        self.held_flows += 1
+        self._count_failure(backend)
+        timer = asyncio.get_running_loop().call_later(
+            self.clock.wall(IDLE_TIMEOUT_PLATFORM_S), self._release, side
+        )
+        self._held[side] = timer
+
+    def _release(self, side: _ClientSide) -> None:
+        self._held.pop(side, None)
+        if side.transport is not None and not side.transport.is_closing():
+            reset_transport(side.transport)
+
+    def _unhold(self, side: _ClientSide) -> None:
+        timer = self._held.pop(side, None)
+        if timer is not None:
+            timer.cancel()
 
     def _probe_pace(self) -> float:
         """The shortest wall interval between two probes of one backend, so that the whole
@@ -351,5 +372,6 @@ class LoadBalancer:
             "url": self.url,
             "relays": self.relays,
             "failed_relays": self.failed_relays,
+            "held_flows": self.held_flows,
             "backends": [b.to_json() for b in sorted(self._backends.values(), key=lambda b: b.vm)],
         }

@@ -3,9 +3,15 @@ extensions, driven by the world's ground-truth facts.
 
 The control plane (emulator.models.World) changes power states and records facts; this class
 subscribes to them and makes the network follow: a VM entering `running` starts serving and its
-extension starts probing; a VM leaving `running` stops serving (gracefully for a graceful power
-off, abruptly for skipShutdown, deallocation, eviction, deletion); created VMs join the load
-balancer's pool and deleted ones leave it. Facts for one VM are applied in order.
+extension starts probing; a VM leaving `running` stops serving (gracefully for a guest shutdown:
+power off, deallocate, restart, redeploy; abruptly for skipShutdown, eviction, deletion,
+reimage); created VMs join the load balancer's pool and deleted ones leave it. Facts for one VM
+are applied in order.
+
+Reachability follows the guest: while a graceful shutdown runs the guest's network stack still
+answers, so new flows are refused (RST); once the guest is gone (after the shutdown, at once for
+an abrupt stop, while a VM boots) nothing answers and the load balancer black-holes new flows to
+it (`LoadBalancer.set_blackholed`), unless the topology asks for refusal.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class DataPlane:
         self.probers: dict[str, HealthExtensionProber] = {}
         self.app_healthy: dict[str, bool] = {}  # POST /_emulator/vms/{vm}/app, kept across restarts
         self.lb: LoadBalancer | None = None
+        self._shutting_down: set[str] = set()  # VMs whose guest is in a graceful shutdown
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -80,10 +87,17 @@ class DataPlane:
             interval_in_seconds=spec.probe_interval_in_seconds,
             probe_threshold=spec.probe_threshold,
         )
-        self.lb = LoadBalancer(probe, self.clock, self.truth, port=getattr(world, "lb_port", 0))
+        self.lb = LoadBalancer(
+            probe,
+            self.clock,
+            self.truth,
+            port=getattr(world, "lb_port", 0),
+            blackhole=spec.stopped_vm_flows == "blackhole",
+        )
         for vm in world.vms():  # the initial fleet has been in rotation: its members start up
             self.lb.add_backend(vm.name, vm.address, self.app_port, vm.power_state == "running")
             self.lb.set_probed(vm.name, vm.power_state not in NOT_PROBED_STATES)
+            self.lb.set_blackholed(vm.name, vm.power_state != "running")
             if vm.power_state == "running":
                 try:
                     await self._app_up(vm, initial_health=vm.health_state)
@@ -141,21 +155,31 @@ class DataPlane:
             details = event.details
             if event.kind == "vm_created":
                 self.lb.add_backend(name, details["address"], self.app_port)
+                self.lb.set_blackholed(name, True)  # booting: nothing answers yet
             elif event.kind == "vm_deleted":
                 await self._app_down(name, graceful=False)
                 await self.lb.remove_backend(name)
                 self.apps.pop(name, None)
                 self.probers.pop(name, None)
                 self.app_healthy.pop(name, None)
+                self._shutting_down.discard(name)
             elif event.kind == "power_state":
                 to, was = details.get("to"), details.get("from")
                 self.lb.set_probed(name, to not in NOT_PROBED_STATES)
+                self._shutting_down.discard(name)  # a guest shutdown ends with its step
                 if was == "running" and to != "running":
-                    await self._app_down(name, graceful=bool(details.get("graceful")))
+                    graceful = bool(details.get("graceful"))
+                    if graceful:
+                        self._shutting_down.add(name)
+                    self.lb.set_blackholed(name, not graceful)
+                    await self._app_down(name, graceful=graceful, to=str(to))
                 if to == "running":
                     vm = self.world.vm(name)
                     if vm is not None and vm.power_state == "running":
                         await self._app_up(vm)
+                        self.lb.set_blackholed(name, False)
+                else:
+                    self.lb.set_blackholed(name, name not in self._shutting_down)
             elif event.kind == "extension_updated":
                 await self._reload_extension(name)
 
@@ -179,7 +203,7 @@ class DataPlane:
             self.probers[vm.name] = prober
             prober.start(initial=initial_health)
 
-    async def _app_down(self, name: str, graceful: bool) -> None:
+    async def _app_down(self, name: str, graceful: bool, to: str = "stopping") -> None:
         prober = self.probers.get(name)
         if prober is not None:
             await prober.stop()  # a VM that is not running sends no health signal:
@@ -188,8 +212,10 @@ class DataPlane:
         app = self.apps.get(name)
         if app is not None and app.running:
             mode = "graceful" if graceful else "abrupt"
-            # the OS shutdown bounds the drain: the power-off transition's duration
-            drain = max(0.05, self.clock.wall(self.world.scale_set.timings.power_off))
+            # the OS shutdown bounds the drain: the duration of the step that stops the VM
+            timings = self.world.scale_set.timings
+            step = timings.deallocate if to == "deallocating" else timings.power_off
+            drain = max(0.05, self.clock.wall(step))
             # recorded as it stops accepting (and resets connections, if abrupt)
             self.truth.record("app_down", name, address=app.host, mode=mode)
             await app.stop(graceful=graceful, drain_timeout=drain)
@@ -220,7 +246,9 @@ class DataPlane:
         extension = vm.health_extension()
         if extension is None:
             return None
-        return ExtensionSettings.from_arm(extension.settings, self.app_port)
+        return ExtensionSettings.from_arm(
+            extension.settings, self.app_port, extension.type_handler_version
+        )
 
     def _probe_pace(self) -> float:
         """Extensions together probe at most MAX_PROBES_PER_S times a second."""
@@ -231,6 +259,16 @@ class DataPlane:
             self.world.set_vm_health(vm, state)  # records health_state in the truth
 
     # --- emulator-only routes --------------------------------------------------------------------
+    def app_state(self, name: str) -> dict[str, Any]:
+        app = self.apps.get(name)
+        return {
+            "vm": name,
+            "healthy": self.app_healthy.get(name, True),
+            "serving": app is not None and app.running,
+            "connections": app.connections if app is not None else 0,
+            "in_flight": app.in_flight if app is not None else 0,
+        }
+
     def set_app_health(self, name: str, healthy: bool) -> dict[str, Any]:
         self.app_healthy[name] = healthy
         app = self.apps.get(name)

@@ -1,5 +1,6 @@
 """Emulator-only routes of the data plane (no auth, outside /subscriptions; docs/internals.md):
-`POST /_emulator/vms/{vm}/app {"healthy": bool}` and `GET /_emulator/lb`."""
+`POST /_emulator/vms/{vm}/app {"healthy": bool}`, `GET /_emulator/vms/{vm}/app` and
+`GET /_emulator/lb`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ async def set_app_health(request: web.Request) -> web.Response:
     return web.json_response(request.app[DATAPLANE].set_app_health(vm.name, body["healthy"]))
 
 
+async def app_state(request: web.Request) -> web.Response:
+    """A VM's app: whether it serves, is healthy, and its open connections and requests."""
+    name = request.match_info["vm"]
+    if world(request).vm(name) is None:
+        raise ResourceNotFound(f"The VM '{name}' cannot be found.")
+    return web.json_response(request.app[DATAPLANE].app_state(name))
+
+
 def _load_balancer(request: web.Request) -> LoadBalancer:
     lb = request.app[DATAPLANE].lb
     if lb is None:
@@ -40,5 +49,6 @@ async def load_balancer(request: web.Request) -> web.Response:
 
 ROUTES = [
     Route("POST", "/_emulator/vms/{vm}/app", set_app_health),
+    Route("GET", "/_emulator/vms/{vm}/app", app_state),
     Route("GET", "/_emulator/lb", load_balancer),
 ]

@@ -1,11 +1,12 @@
 """The reference app every running VM serves on its own loopback address.
 
 `GET /` answers 200 and names the VM in `X-Served-By`; `GET /health` answers 200, or 503 once
-the app is told to be unhealthy. Load tests go through it at thousands of requests per second,
-so it is an `asyncio.Protocol` with a minimal HTTP/1.1 parser and pre-built responses instead of
-a framework: a minimal aiohttp app measured 80-90 µs of CPU per keep-alive request here against
-15 µs for this one (wrk, uvloop), and the emulator's load balancer, the backends and the load
-generator all share the same two cores.
+the app is told to be unhealthy, with the JSON body Rich health states read
+(`{"ApplicationHealthState": "Healthy"}`). Load tests go through it at thousands of requests per
+second, so it is an `asyncio.Protocol` with a minimal HTTP/1.1 parser and pre-built responses
+instead of a framework: a minimal aiohttp app measured 80-90 µs of CPU per keep-alive request
+here against 15 µs for this one (wrk, uvloop), and the emulator's load balancer, the backends
+and the load generator all share the same two cores.
 
 Supported HTTP: request line + headers, `Content-Length` bodies (read and ignored), keep-alive
 (HTTP/1.1 default, `Connection: close` honoured, HTTP/1.0 closes unless keep-alive is asked for),
@@ -54,10 +55,13 @@ class _Responses:
         body = f"served by {name}\n".encode()
         self.root = {ka: _response("200 OK", body, served, ka) for ka in (True, False)}
         self.root_head = {ka: r[: r.index(b"\r\n\r\n") + 4] for ka, r in self.root.items()}
-        self.healthy = {ka: _response("200 OK", b"healthy\n", served, ka) for ka in (True, False)}
+        # the body a Rich-health extension reads (a Binary one and the LB probe read the status)
+        healthy, unhealthy = (
+            b'{"ApplicationHealthState": "%s"}\n' % state for state in (b"Healthy", b"Unhealthy")
+        )
+        self.healthy = {ka: _response("200 OK", healthy, served, ka) for ka in (True, False)}
         self.unhealthy = {
-            ka: _response("503 Service Unavailable", b"unhealthy\n", served, ka)
-            for ka in (True, False)
+            ka: _response("503 Service Unavailable", unhealthy, served, ka) for ka in (True, False)
         }
         self.not_found = {
             ka: _response("404 Not Found", b"not found\n", served, ka) for ka in (True, False)
@@ -234,6 +238,11 @@ class VmApp:
     @property
     def connections(self) -> int:
         return len(self._connections)
+
+    @property
+    def in_flight(self) -> int:
+        """Delayed requests not answered yet."""
+        return self._in_flight
 
     async def start(self) -> None:
         """Listen on (host, port); port 0 picks a free one (read it back from .port)."""

@@ -75,7 +75,8 @@ class PowerStateMachine:
         if vm.power_state == "deallocated":
             return self._noop(vm, "deallocate")
         steps = [("deallocating", self._t.deallocate), ("deallocated", 0.0)]
-        return self._launch(vm, "deallocate", steps, graceful=False)
+        # a guest shutdown, like powerOff without skipShutdown (docs/azure-behaviour.md §2.3)
+        return self._launch(vm, "deallocate", steps, graceful=True)
 
     def begin_restart(self, name: str) -> Operation:
         vm = self._mutable(name, "restart")
@@ -94,7 +95,7 @@ class PowerStateMachine:
             raise self._deallocated(vm, "redeploy")
         third = self._t.redeploy / 3
         steps = [("deallocating", third), ("starting", 2 * third), ("running", 0.0)]
-        return self._launch(vm, "redeploy", steps, graceful=False)
+        return self._launch(vm, "redeploy", steps, graceful=True)  # Azure shuts the guest down
 
     def begin_reimage(self, name: str) -> Operation:
         """Reimage (a choice, Azure unverified): allowed in any state, the VM ends running."""
@@ -145,12 +146,14 @@ class PowerStateMachine:
         await self._await(self.begin_reimage(name))
 
     async def replace_vm(self, name: str) -> str:
-        """Delete the VM, then create a new one from the profile in the same zone; its name."""
+        """Delete the VM and create a new one from the profile in the same zone, in parallel
+        (Azure's Replace does not wait for the deletion: docs/azure-behaviour.md §3.4); the new
+        VM's name once both are done."""
         old = self._existing(name)
         zone, priority = old.zone, old.priority
-        await self._await(self.begin_delete(name))
-        new, op = self.begin_create(zone, priority)
-        await self._await(op)
+        deleting = self.begin_delete(name)
+        new, creating = self.begin_create(zone, priority)
+        await asyncio.gather(self._await(deleting), self._await(creating))
         return new.name
 
     # ----- validation ----------------------------------------------------------------------

@@ -94,6 +94,8 @@ class ScaleSet:
             settings["requestPath"] = spec.request_path
         settings["intervalInSeconds"] = spec.interval_in_seconds
         settings["numberOfProbes"] = spec.number_of_probes
+        if spec.health_states == "rich" and spec.grace_period:
+            settings["gracePeriod"] = spec.grace_period
         return settings
 
     def profile_extensions(self) -> dict[str, Extension]:
@@ -105,7 +107,7 @@ class ScaleSet:
                 name=HEALTH_EXTENSION_NAME,
                 publisher=HEALTH_PUBLISHER,
                 type=HEALTH_TYPE,
-                type_handler_version="1.0",
+                type_handler_version=self.health_extension.type_handler_version,
                 settings=self.health_extension_settings(),
             )
         }

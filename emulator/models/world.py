@@ -31,7 +31,7 @@ from emulator.models.vm import VirtualMachine
 from emulator.topology import Topology
 from emulator.truth import Truth
 
-HEALTH_STATES = ("Healthy", "Unhealthy", "Initializing")
+HEALTH_STATES = ("Healthy", "Unhealthy", "Initializing", "Unknown")
 
 
 class World(ExtensionChanges, SpotEviction):

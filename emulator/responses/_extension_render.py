@@ -39,14 +39,34 @@ def render_extension_instance_view(vm: VirtualMachine, ext: Extension) -> dict[s
             }
         ],
     }
-    if ext.is_health_extension and vm.health_state in ("Healthy", "Unhealthy"):
-        healthy = vm.health_state == "Healthy"
-        view["substatuses"] = [
+    if ext.is_health_extension and vm.health_state is not None:
+        view["substatuses"] = _health_substatuses(ext, vm.health_state)
+    return view
+
+
+def _health_substatuses(ext: Extension, state: str) -> list[dict[str, Any]]:
+    """The handler's substatuses (main/cmds.go, main/health.go): AppHealthStatus, and for Rich
+    health states (handler 2.x) ApplicationHealthState naming the state."""
+    healthy = state == "Healthy"
+    out = []
+    if state in ("Healthy", "Unhealthy") or ext.type_handler_version.startswith("2"):
+        out.append(
             {
                 "code": "ComponentStatus/AppHealthStatus/" + ("succeeded" if healthy else "failed"),
                 "level": "Info" if healthy else "Error",
                 "displayStatus": "Provisioning succeeded" if healthy else "Provisioning failed",
                 "message": "Application found to be " + ("healthy" if healthy else "unhealthy"),
             }
-        ]
-    return view
+        )
+    if ext.type_handler_version.startswith("2"):
+        level = {"Initializing": "Info", "Unknown": "Error"}.get(state, "Info")
+        code = {"Initializing": "transitioning", "Unknown": "failed"}.get(state, "succeeded")
+        out.append(
+            {
+                "code": f"ComponentStatus/ApplicationHealthState/{code}",
+                "level": level,
+                "displayStatus": f"Provisioning {code}",
+                "message": state,
+            }
+        )
+    return out

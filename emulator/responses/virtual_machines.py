@@ -35,6 +35,7 @@ _HEALTH_STATUS = {
         "The VM is reporting itself as unhealthy or is unreachable",
     ),
     "Initializing": ("HealthState/initializing", "Info", "The VM health is initializing"),
+    "Unknown": ("HealthState/unknown", "Warning", "The VM health is unknown"),  # Rich states
 }
 
 

@@ -315,6 +315,10 @@ def test_broken_health_extension_gets_the_vm_replaced_after_the_grace_period(
         assert finished["action"] == "Replace" and finished["status"] == "succeeded"
         replacement = finished["replacement"]
         assert replacement and replacement not in original
+        # Replace creates the new VM without waiting for the old one's deletion (Azure)
+        created = emulator.client.truth(kind="vm_created", vm=replacement)[0]["time"]
+        deleted = emulator.client.truth(kind="vm_deleted", vm=victim)[0]["time"]
+        assert created < deleted
 
         wait_for(
             lambda: replacement in {o.served_by for o in traffic.batch(10)},

@@ -130,7 +130,7 @@ def test_app_pipelined_requests_are_answered_in_order() -> None:
             data = await reader.read()  # until the app closes after the second answer
             writer.close()
             assert data.count(b"HTTP/1.1 200 OK") == 2
-            assert data.index(b"served by vm-0") < data.index(b"healthy")
+            assert data.index(b"served by vm-0") < data.index(b"ApplicationHealthState")
 
     run(body)
 
@@ -317,7 +317,10 @@ def test_probe_threshold_marks_down_after_consecutive_failures_and_up_after_one_
 # ----- Application Health extension ----------------------------------------------------------
 
 
-def test_health_extension_needs_consecutive_identical_results_to_change_state() -> None:
+def test_binary_extension_commits_its_first_result_then_needs_consecutive_results() -> None:
+    """Binary health states (handler 1.0): Healthy/Unhealthy only, no Initializing; the first
+    result is committed at once, a change needs numberOfProbes identical results."""
+
     async def body() -> None:
         clock = Clock(0.02)
         async with apps(1) as (app,):
@@ -327,30 +330,86 @@ def test_health_extension_needs_consecutive_identical_results_to_change_state() 
                  "numberOfProbes": 2},
                 app_port=app.port,
             )  # fmt: skip
+            assert not settings.rich
             prober = HealthExtensionProber(
                 app.name, app.host, settings, clock, lambda vm, s: reported.append((vm, s))
             )
             prober.start()
-            assert reported == [("vm-0", "Initializing")]
             await until(lambda: prober.state == "Healthy", 3, "Healthy")
-            assert prober.probes >= 2
+            assert prober.probes == 1  # committed at the first result
             app.healthy = False
             probes_at_break = prober.probes
             await until(lambda: prober.state == "Unhealthy", 3, "Unhealthy")
             assert prober.probes - probes_at_break >= 2
-            failing = ExtensionSettings.from_arm(
-                {"protocol": "http", "requestPath": "/broken", "numberOfProbes": 1},
+            app.healthy = True
+            healthy_again = ExtensionSettings.from_arm(
+                {"protocol": "http", "requestPath": "/health", "numberOfProbes": 1},
                 app_port=app.port,
             )
-            app.healthy = True
-            await prober.reload(failing)  # the handler restarts with the new settings
-            await until(lambda: reported[-1][1] == "Unhealthy" and prober.probes > 0, 3, "x")
-            assert ("vm-0", "Initializing") in reported[2:]
+            await prober.reload(healthy_again)  # the handler restarts with the new settings
+            await until(lambda: prober.state == "Healthy", 3, "Healthy again")
             await prober.stop()
-            assert prober.state == "Unhealthy"  # the last state stays once it stops
-            assert [s for _, s in reported] == [
-                "Initializing", "Healthy", "Unhealthy", "Initializing", "Unhealthy",
-            ]  # fmt: skip
+            assert [s for _, s in reported] == ["Healthy", "Unhealthy", "Healthy"]
+
+    run(body)
+
+
+def test_rich_extension_reports_initializing_then_the_apps_state_or_unknown() -> None:
+    """Rich health states (handler 2.0): Initializing during the grace period until
+    numberOfProbes valid answers; a 2xx JSON body names the state; a non-2xx answer or a body
+    without ApplicationHealthState is Unknown; grace expiring without a valid answer: Unknown."""
+
+    async def body() -> None:
+        clock = Clock(0.02)
+        async with apps(1) as (app,):
+            reported: list[str] = []
+            settings = ExtensionSettings.from_arm(
+                {"protocol": "http", "requestPath": "/health", "intervalInSeconds": 5,
+                 "numberOfProbes": 2},
+                app_port=app.port,
+                handler_version="2.0",
+            )  # fmt: skip
+            assert settings.rich and settings.grace_period_s == 10  # interval x probes
+            prober = HealthExtensionProber(
+                app.name, app.host, settings, clock, lambda vm, s: reported.append(s)
+            )
+            prober.start()
+            await until(lambda: prober.state == "Healthy", 3, "Healthy")
+            assert reported == ["Initializing", "Healthy"]
+            app.healthy = False  # 503: not a valid Rich answer
+            await until(lambda: prober.state == "Unknown", 3, "Unknown")
+            not_json = ExtensionSettings.from_arm(
+                {"protocol": "http", "requestPath": "/", "numberOfProbes": 1, "gracePeriod": 15},
+                app_port=app.port,
+                handler_version="2.0",
+            )  # 200 "served by ...": no ApplicationHealthState
+            app.healthy = True
+            reported.clear()
+            await prober.reload(not_json)
+            await until(lambda: reported[-1:] == ["Unknown"], 5, "grace to expire")
+            assert reported == ["Initializing", "Unknown"]
+            await prober.stop()
+
+    run(body)
+
+
+def test_extension_probe_times_out_after_30_platform_seconds_not_the_interval() -> None:
+    """Azure's handler waits 30 s for an answer (main/health.go), whatever the interval: an app
+    answering after 15 platform seconds is Healthy."""
+
+    async def body() -> None:
+        clock = Clock(0.02)  # 15 platform seconds = 300 ms wall
+        async with apps(1) as (app,):
+            settings = ExtensionSettings.from_arm(
+                {"protocol": "http", "requestPath": "/?delay_ms=300", "intervalInSeconds": 5},
+                app_port=app.port,
+            )
+            assert settings.timeout_platform_s == 30
+            prober = HealthExtensionProber(app.name, app.host, settings, clock, lambda *_: None)
+            prober.start()
+            await until(lambda: prober.probes >= 1, 5, "one probe")
+            assert prober.state == "Healthy"
+            await prober.stop()
 
     run(body)
 
@@ -361,6 +420,9 @@ def test_extension_settings_fall_back_to_azure_defaults_and_bounds() -> None:
     assert settings.interval_in_seconds == 5 and settings.number_of_probes == 1
     assert ExtensionSettings.from_arm({"port": 9000, "numberOfProbes": 99}, 1).port == 9000
     assert ExtensionSettings.from_arm({"numberOfProbes": 99}, 1).number_of_probes == 24
+    rich = ExtensionSettings.from_arm({"gracePeriod": 99999}, 1, handler_version="2.0")
+    assert rich.rich and rich.grace_period_s == 14400
+    assert ExtensionSettings.from_arm({"gracePeriod": 60}, 1).grace_period_s == 0  # Binary
 
 
 def test_reset_transport_sends_rst() -> None:

@@ -53,6 +53,9 @@ def test_overrides_keep_other_defaults() -> None:
         ("[app]\naddress_base = '10.0.0.1'\n", "address_base"),
         ("[timings]\nstart = -1\n", "[timings] start"),
         ("[health_extension]\nenabled = 'yes'\n", "[health_extension] enabled"),
+        ("[health_extension]\nhealth_states = 'v2'\n", "health_states"),
+        ("[health_extension]\ngrace_period = 20000\n", "grace_period"),
+        ("[load_balancer]\nstopped_vm_flows = 'drop'\n", "stopped_vm_flows"),
         ("[chaos]\nx = 1\n", "[chaos]"),
         ("[scale_set\n", "not valid TOML"),
     ],
@@ -63,6 +66,19 @@ def test_malformed_topology_names_the_key(text: str, names: str) -> None:
     message = str(caught.value)
     assert names in message
     assert "\n" not in message
+
+
+def test_data_plane_choices_default_to_azures_and_can_be_set() -> None:
+    default = parse_topology("")
+    assert default.load_balancer.stopped_vm_flows == "blackhole"
+    assert default.health_extension.type_handler_version == "1.0"
+    chosen = parse_topology(
+        '[load_balancer]\nstopped_vm_flows = "refuse"\n'
+        '[health_extension]\nhealth_states = "rich"\ngrace_period = 60\n'
+    )
+    assert chosen.load_balancer.stopped_vm_flows == "refuse"
+    assert chosen.health_extension.type_handler_version == "2.0"
+    assert chosen.health_extension.grace_period == 60
 
 
 def test_missing_file_is_a_readable_error(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from azure.core.credentials import AccessToken
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
+from fleet.call_log import CallLog, CallLogPolicy
+
 if TYPE_CHECKING:  # imported on first use: each SDK takes a noticeable time to import
     from azure.mgmt.chaos import ChaosManagementClient
     from azure.mgmt.compute import ComputeManagementClient
@@ -80,27 +82,25 @@ class Clients:
         self.endpoint = endpoint
         self.subscription_id = subscription_id
         self._credential = endpoint.credential()
+        self.call_log = CallLog()  # every attempt's answer, retries and budgets included
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {**self.endpoint.client_kwargs(), "custom_hook_policy": CallLogPolicy(self.call_log)}
 
     @cached_property
     def compute(self) -> ComputeManagementClient:
         from azure.mgmt.compute import ComputeManagementClient
 
-        return ComputeManagementClient(
-            self._credential, self.subscription_id, **self.endpoint.client_kwargs()
-        )
+        return ComputeManagementClient(self._credential, self.subscription_id, **self._kwargs())
 
     @cached_property
     def network(self) -> NetworkManagementClient:
         from azure.mgmt.network import NetworkManagementClient
 
-        return NetworkManagementClient(
-            self._credential, self.subscription_id, **self.endpoint.client_kwargs()
-        )
+        return NetworkManagementClient(self._credential, self.subscription_id, **self._kwargs())
 
     @cached_property
     def chaos(self) -> ChaosManagementClient:
         from azure.mgmt.chaos import ChaosManagementClient
 
-        return ChaosManagementClient(
-            self._credential, self.subscription_id, **self.endpoint.client_kwargs()
-        )
+        return ChaosManagementClient(self._credential, self.subscription_id, **self._kwargs())

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.azure_errors import translated
+from fleet.budget import LIST_VMS_POLICY, reserve
 from fleet.target import FleetTarget
-from flexchaos.errors import NotFound
+from flexchaos.errors import BudgetExhausted, NotFound
 
 HEALTH_EXTENSION_TYPES = ("ApplicationHealthLinux", "ApplicationHealthWindows")
 HEALTH_EXTENSION_PUBLISHER = "Microsoft.ManagedServices"
@@ -184,8 +185,10 @@ def vm_filter(scale_set_id: str) -> str:
 class Inventory:
     """Reads the target's scale set and its VMs; never mutates anything."""
 
-    def __init__(self, target: FleetTarget) -> None:
+    def __init__(self, target: FleetTarget, *, paced: bool = False) -> None:
         self.target = target
+        self.pages = 0  # pages of the latest listing (the SDK follows nextLink: one GET each)
+        self.paced = paced  # skip a listing the List VMs budget can no longer afford
 
     def scale_set(self) -> ScaleSet:
         """GET the scale set: a missing set is a one-line error (fleet.guard refuses Uniform)."""
@@ -207,17 +210,32 @@ class Inventory:
     def raw_vms(self, *, expand_instance_view: bool = True) -> list[dict[str, Any]]:
         """One listing of the set's VMs (the SDK follows nextLink: one GET per page)."""
         t = self.target
+        if self.paced:
+            left = t.clients.call_log.left(LIST_VMS_POLICY)
+            if left is not None and left < reserve(self.pages):
+                raise BudgetExhausted(
+                    f"listing skipped: Compute's List VMs budget has {left} requests left "
+                    f"(a listing takes {self.pages})"
+                )
         with translated(f"list the VMs of scale set '{t.scale_set}'"):
-            pages = t.clients.compute.virtual_machines.list(
+            paged = t.clients.compute.virtual_machines.list(
                 t.resource_group,
                 filter=vm_filter(t.scale_set_id),
                 expand="instanceView" if expand_instance_view else None,
             )
-            return [vm.as_dict() for vm in pages]
+            vms: list[dict[str, Any]] = []
+            pages = 0
+            for page in paged.by_page():
+                pages += 1
+                vms.extend(vm.as_dict() for vm in page)
+        self.pages = pages
+        return vms
 
     def sample(self) -> Sample:
-        taken = time.time()
+        """One listing, stamped with the time its last page was answered: the time the answer
+        describes (a listing the SDK retried is not dated back to its first attempt)."""
         vms = self.raw_vms()
+        taken = time.time()
         return Sample(taken, tuple(sorted((Instance.from_vm(v) for v in vms), key=_order)))
 
     def instances(self) -> list[Instance]:

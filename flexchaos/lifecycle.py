@@ -109,7 +109,6 @@ class Experiment:
         self._baseline_count = 0
         self._probe = ProbeSettings()  # the load balancer's, read at preflight
 
-    # -- the lifecycle ---------------------------------------------------------------------------
     def run(self) -> Outcome:
         # A fresh folder: request logs of an earlier run must never join this run's timeline.
         shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -226,8 +225,9 @@ class Experiment:
         )  # fmt: skip
         injection = injector.inject(plan)
         self.outcome.injection = injection
-        # the failover clock starts when the injecting call was sent, not before the guard's reads
-        self.event("inject", vm=",".join(injection.vms), at=injection.requested_at)
+        # the failover clock starts when the platform accepted the injecting call (sent: detail)
+        self.event("inject", vm=",".join(injection.vms), at=injection.clock_start,
+                   detail=injection.sent_note())  # fmt: skip
         self.event(
             "injected", vm=",".join(injection.vms), detail="; ".join(injection.outcomes.values())
         )
@@ -357,15 +357,16 @@ class Experiment:
         if self.outcome.evidence_before is not None:
             self.outcome.drift = drift(self.outcome.evidence_before, after)
 
-    # -- observation -----------------------------------------------------------------------------
     def observe(self) -> Observation:
         """Locust, the traffic probe, the capacity probe and live progress, for this run."""
         budget = self.scenario.baseline_s + self.scenario.hold_s + self.scenario.recovery_limit_s
+        probe_wall = self._probe.wall_interval(self.fleet.clock)  # and the List VMs budget:
+        tick = capacity_tick(probe_wall, self._inventory.pages, self.fleet.time_scale)
         self._observation = Observation(
             name=self.scenario.name,
             lb_url=self.fleet.lb_url,
             target=self.fleet.target,
-            capacity_tick_s=capacity_tick(self._probe.wall_interval(self.fleet.clock)),
+            capacity_tick_s=tick,
             users=self.options.users,
             rps_per_user=self.options.rps_per_user,
             max_run_time_s=self.fleet.wall(budget),
@@ -395,4 +396,3 @@ class Experiment:
     def wait_wall(seconds: float) -> None:
         """Let the fleet and the probes run for a wall duration (bounded by its argument)."""
         time.sleep(max(0.0, seconds))
-

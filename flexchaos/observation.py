@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from fleet.budget import listing_period_s
 from fleet.faults import Seen
 from fleet.inventory import Inventory
 from fleet.load_balancer import LoadBalancerRouting
@@ -70,7 +71,7 @@ class Observation:
         target: FleetTarget | None = None,
     ) -> None:
         if target is not None:
-            instances = instances or Inventory(target).instances
+            instances = instances or Inventory(target, paced=True).instances
             routing = routing or routing_source(target)
         if instances is None:
             raise ValueError("Observation needs the fleet's target or an instances source")
@@ -200,6 +201,12 @@ def _text(value: object) -> str | None:
     return None if value is None or pd.isna(value) else str(value)  # type: ignore[arg-type]
 
 
-def capacity_tick(probe_interval_wall_s: float) -> float:
-    """Wall seconds between capacity listings for a load-balancer probe interval (wall)."""
-    return max(MIN_CAPACITY_TICK_S, probe_interval_wall_s / CAPACITY_TICKS_PER_PROBE_INTERVAL)
+def capacity_tick(
+    probe_interval_wall_s: float, listing_pages: int = 1, time_scale: float = 1.0
+) -> float:
+    """Wall seconds between capacity listings for a load-balancer probe interval (wall), never
+    faster than Compute's List VMs budget allows a listing of `listing_pages` pages
+    (fleet/budget.py: the 20 pages of a 1000-VM set, once per probe interval)."""
+    per_interval = probe_interval_wall_s / CAPACITY_TICKS_PER_PROBE_INTERVAL
+    listing = listing_period_s(listing_pages) * time_scale
+    return max(MIN_CAPACITY_TICK_S, per_interval, listing)

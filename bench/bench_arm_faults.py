@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import gameday_runs
 from gameday_runs import ROOT, GameDayRun, run_gameday, update_json
 
 RESULT = ROOT / "bench" / "results" / "reliability.json"
@@ -51,7 +52,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=float, default=0.3)
+    parser.add_argument("--logs", type=Path, help="keep each game day's output in this folder")
     args = parser.parse_args()
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
+        gameday_runs.LOG_DIR = args.logs
     started = time.time()
     clean = run_gameday("clean")
     print(f"clean: exit {clean.exit_code}, {clean.wall_s:.0f} s", flush=True)

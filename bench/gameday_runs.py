@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from emulator.launcher import RunningEmulator  # noqa: E402
 
 GAMEDAY_TIMEOUT_S = 3600
+LOG_DIR: Path | None = None  # set: each game day's output is kept there
 
 
 @dataclass
@@ -91,6 +92,10 @@ def run_gameday(
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
             wall = time.monotonic() - started
+            if LOG_DIR is not None:
+                (LOG_DIR / f"{label.replace(' ', '_').replace('#', '-')}.log").write_text(
+                    proc.stdout + "\n--- stderr ---\n" + proc.stderr
+                )
             # the largest process of the harness's tree (gameday → pytest → Locust), taken
             # before the emulator is waited for
             rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

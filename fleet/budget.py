@@ -3,7 +3,7 @@
 Compute lets a subscription list VMs 300 times a minute (a bucket of 900) — each page of a
 listing is one request — and read one VM 12 times a minute (a bucket of 36); Resource Manager
 allows 25 reads and 10 writes a second ("Compute throttling limits", "Request limits and
-throttling"; docs/azure-behaviour.md §6.3). A capacity listing of a 1000-VM set is 20 pages:
+throttling"; docs/azure-behaviour.md §6.1). A capacity listing of a 1000-VM set is 20 pages:
 listed every probe-interval third it would take 720 pages a minute. So the capacity probe lists
 no faster than LIST_SHARE of the subscription's List VMs refill allows, leaving the rest to the
 guard, the evidence snapshots and whoever else shares the subscription; and it skips a listing

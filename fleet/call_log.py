@@ -6,7 +6,7 @@ throttled call looks like a slow call. This policy sits after the retry policy i
 pipeline (the `custom_hook_policy` slot), so it sees each attempt: the run's evidence counts the
 retried answers (probes/diagnostics.py), and the probes pace themselves on the budgets left —
 `x-ms-ratelimit-remaining-resource: Microsoft.Compute/<policy>;<n>[,…]` and
-`x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}` (docs/azure-behaviour.md §6.3).
+`x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}` (docs/azure-behaviour.md §6.1).
 """
 
 from __future__ import annotations

@@ -291,12 +291,12 @@ class Experiment:
         if self.outcome.injection is None:
             return
         deadline = time.monotonic() + self.fleet.wall(self.scenario.recovery_limit_s)
+        asked = time.time()
         while time.monotonic() < deadline:
-            # Through the capacity probe, so the sample that shows recovery is in the timeline;
-            # only one taken now counts (a failed listing leaves an older one, maybe pre-fault).
+            # A sample answered since the last look (a failed listing leaves an older one, maybe
+            # pre-fault): one taken now, or the probe's next when the List VMs budget is spent.
+            healthy = self._observation.healthy_now(asked)
             asked = time.time()
-            self._observation.capacity.sample()
-            healthy = self._observation.healthy_since(asked)
             if healthy is not None and healthy >= self._baseline_count:
                 self.event("recovered")
                 return
@@ -367,6 +367,7 @@ class Experiment:
             lb_url=self.fleet.lb_url,
             target=self.fleet.target,
             capacity_tick_s=tick,
+            listing_pages=self._inventory.pages,
             users=self.options.users,
             rps_per_user=self.options.rps_per_user,
             max_run_time_s=self.fleet.wall(budget),

@@ -6,6 +6,7 @@ started together, stopped together, merged into a timeline.
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -61,6 +62,7 @@ class Observation:
         lb_url: str,
         instances: Callable[[], Iterable[InstanceState]] | None = None,
         capacity_tick_s: float,
+        listing_pages: int = 1,
         users: int,
         rps_per_user: float,
         max_run_time_s: float,
@@ -70,6 +72,12 @@ class Observation:
         routing: Callable[[], Iterable[BackendState]] | None = None,
         target: FleetTarget | None = None,
     ) -> None:
+        self._call_log = None if target is None else target.clients.call_log
+        # A listing on demand (the recovery wait) doubles the probe's rate at most: only when
+        # that still fits Compute's List VMs budget (fleet/budget.py).
+        listing_wall = listing_period_s(listing_pages) * time_scale
+        self._sample_on_demand = 2 * listing_wall <= capacity_tick_s
+        self._started = time.time()
         if target is not None:
             instances = instances or Inventory(target, paced=True).instances
             routing = routing or routing_source(target)
@@ -154,6 +162,13 @@ class Observation:
             return None
         return int(frame.loc[frame["time"] == frame["time"].max(), "healthy"].sum())
 
+    def healthy_now(self, since: float) -> int | None:
+        """`healthy_since(since)` after one listing now, when the budget allows one on demand;
+        otherwise from the probe's own samples."""
+        if self._sample_on_demand:
+            self.capacity.sample()
+        return self.healthy_since(since)
+
     def diagnostics(self) -> Diagnostics:
         """The probes' and Locust's account of the run: failed listings, skipped and late ticks,
         Locust's exit and totals (known once the observation has stopped)."""
@@ -172,6 +187,12 @@ class Observation:
             failed_routing_queries=()
             if self.routing is None
             else tuple(self.routing.failed_queries()),
+            retried_answers=()
+            if self._call_log is None
+            else tuple(
+                (r.time, r.status, f"{r.method} {r.path.rsplit('/providers/', 1)[-1]}")
+                for r in self._call_log.retried_since(self._started)
+            ),
         )
 
     def seen(self, baseline: set[str]) -> list[Seen]:

@@ -1,6 +1,6 @@
 """Azure's request budgets: Compute's token buckets per VM and per subscription, per operation
 class, and Resource Manager's per-subscription read/write/delete buckets
-(docs/azure-behaviour.md §6.3).
+(docs/azure-behaviour.md §6.1).
 
 Compute ("Compute throttling limits", 2024): each policy has a bucket per resource (a VM) and
 one per subscription; every request takes a token from each bucket of its policy; an empty

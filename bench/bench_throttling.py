@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import gameday_runs
 from gameday_runs import ROOT, GameDayRun, per_minute_vs_buckets, run_gameday
 
 RESULT = ROOT / "bench" / "results" / "throttling.json"
@@ -68,24 +69,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vms", type=int, default=1000)
     parser.add_argument("--time-scale-large", type=float, default=1.0)
-    parser.add_argument("--skip-default", action="store_true")
+    parser.add_argument("--skip-default", action="store_true", help="keep its recorded run")
+    parser.add_argument("--skip-large", action="store_true", help="keep its recorded run")
+    parser.add_argument("--logs", type=Path, help="keep each game day's output in this folder")
     args = parser.parse_args()
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
+        gameday_runs.LOG_DIR = args.logs
     results: dict[str, dict[str, object]] = {}
-    if RESULT.exists() and args.skip_default:
+    if RESULT.exists() and (args.skip_default or args.skip_large):
         results = json.loads(RESULT.read_text()).get("runs", {})
     if not args.skip_default:
         run = run_gameday("default game day")
         results["default game day"] = summary(run)
         print(f"default: exit {run.exit_code}, {run.wall_s:.0f} s", flush=True)
-    topology = f"[scale_set]\nvm_count = {args.vms}\nspot_count = {args.vms // 10}\n"
-    run = run_gameday(
-        f"{args.vms}-VM game day",
-        topology_toml=topology,
-        time_scale=args.time_scale_large,
-        pytest_args=["-k", "test_stop_vm or test_zone_down"],
-    )
-    results[f"{args.vms}-VM game day"] = summary(run)
-    print(f"{args.vms} VMs: exit {run.exit_code}, {run.wall_s:.0f} s", flush=True)
+    if not args.skip_large:
+        topology = f"[scale_set]\nvm_count = {args.vms}\nspot_count = {args.vms // 10}\n"
+        run = run_gameday(
+            f"{args.vms}-VM game day",
+            topology_toml=topology,
+            time_scale=args.time_scale_large,
+            pytest_args=["-k", "test_stop_vm or test_zone_down"],
+        )
+        results[f"{args.vms}-VM game day"] = summary(run)
+        print(f"{args.vms} VMs: exit {run.exit_code}, {run.wall_s:.0f} s", flush=True)
     RESULT.write_text(
         json.dumps(
             {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

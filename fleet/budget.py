@@ -16,10 +16,18 @@ refills on its platform clock, so a pace that fits here fits Azure.
 from __future__ import annotations
 
 import math
+import time
+
+from fleet.call_log import CallLog
 
 LIST_VMS_REFILL_PER_MIN = 300.0  # HighCostGetVM, per subscription
 LIST_VMS_CAPACITY = 900.0
 LIST_VMS_POLICY = "HighCostGetVMSubscription"
+# Resource Manager, per subscription: reads refill 25/s (a bucket of 250), writes 10/s (200);
+# what a burst of the harness's own calls leaves to its probes.
+ARM_REFILL_PER_S = {"arm-reads": 25.0, "arm-writes": 10.0}
+ARM_FLOORS = {"arm-reads": 50, "arm-writes": 20}
+MAX_PACE_WAIT_S = 30.0  # platform seconds one paced call waits at most
 LIST_SHARE = 0.8  # of the List VMs refill the capacity probe may use
 VMS_PER_PAGE = 50  # a listing page as the harness assumes it before it has listed once
 
@@ -38,3 +46,17 @@ def reserve(pages: int) -> int:
     """Tokens to leave in the List VMs bucket: a listing of this size never starts below it
     (two listings' worth, so the guard and the snapshots still fit)."""
     return 2 * max(1, pages)
+
+
+def pace(log: CallLog, budget: str, time_scale: float) -> None:
+    """Before one call of a burst — the evidence snapshot's per-VM extension reads (1000 for a
+    1000-VM set), a zone-down's power actions (333 writes) — wait until Resource Manager's
+    budget (`arm-reads` or `arm-writes`), as last reported, is back above its floor, so that a
+    burst never drains the bucket the probes need and never draws a 429."""
+    left = log.left(budget)
+    floor = ARM_FLOORS[budget]
+    if left is None or left >= floor:
+        return
+    wait = min(MAX_PACE_WAIT_S, (floor - left) / ARM_REFILL_PER_S[budget])
+    time.sleep(wait * time_scale)
+    log.assume(budget, floor)  # refilled meanwhile

@@ -83,6 +83,11 @@ class CallLog:
             found = self.remaining.get(policy)
         return None if found is None else found[0]
 
+    def assume(self, policy: str, left: int) -> None:
+        """Note a budget the harness knows refilled (after waiting for it) until an answer says."""
+        with self._lock:
+            self.remaining[policy] = (left, time.time())
+
     def retried_since(self, since: float) -> list[RetriedAnswer]:
         with self._lock:
             return [r for r in self.retried if r.time >= since]

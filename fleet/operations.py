@@ -18,6 +18,7 @@ from azure.core.polling import LROPoller
 from azure.mgmt.compute import models
 
 from fleet.azure_errors import translated
+from fleet.budget import pace
 from fleet.inventory import TRANSITIONAL_POWER_STATES, is_health_extension, power_state
 from fleet.target import FleetTarget
 from flexchaos.errors import AzureCallFailed, NotFound, OperationTimeout, VmGone
@@ -155,6 +156,7 @@ class VmOps:
 
     def run(self, begin: Callable[[], LROPoller[Any]], what: str) -> Any:
         """Begin a long-running operation and wait for it, both translated."""
+        pace(self.target.clients.call_log, "arm-writes", self.target.time_scale)
         sent = time.time()
         with translated(what):
             poller = begin()  # the initial answer (retries of 429/5xx included)
@@ -182,6 +184,7 @@ class VmOps:
         self.run(lambda: self.vms.begin_redeploy(self.rg, vm), f"redeploy {vm}")
 
     def simulate_eviction(self, vm: str) -> None:
+        pace(self.target.clients.call_log, "arm-writes", self.target.time_scale)
         sent = time.time()
         with translated(f"simulate the eviction of {vm}"):
             self.vms.simulate_eviction(self.rg, vm)

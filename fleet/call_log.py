@@ -58,6 +58,7 @@ class CallLog:
         self.retried: deque[RetriedAnswer] = deque(maxlen=KEPT_RETRIES)
         self.retried_total = 0
         self.remaining: dict[str, tuple[int, float]] = {}  # policy → (tokens left, when read)
+        self._retried_in: dict[int, float] = {}  # thread → time of its latest retried answer
 
     def record(self, method: str, path: str, status: int, headers: Any) -> None:
         now = time.time()
@@ -65,6 +66,7 @@ class CallLog:
             self.statuses[status] += 1
             if status == 429 or status >= 500:
                 self.retried_total += 1
+                self._retried_in[threading.get_ident()] = now
                 self.retried.append(
                     RetriedAnswer(now, method, path, status, headers.get("Retry-After"))
                 )
@@ -82,6 +84,17 @@ class CallLog:
         with self._lock:
             found = self.remaining.get(policy)
         return None if found is None else found[0]
+
+    def answered_at(self, sent: float) -> float:
+        """The time an answer describes, for a call this thread made from `sent` until now: the
+        middle of its last attempt (after the latest answer the SDK retried, if any) — the
+        server read its state somewhere in there. A call retried for seconds is not dated back
+        to its first send, nor a slow answer forward to its arrival."""
+        now = time.time()
+        with self._lock:
+            retried = self._retried_in.get(threading.get_ident(), 0.0)
+        start = min(now, max(sent, retried))
+        return (start + now) / 2
 
     def assume(self, policy: str, left: int) -> None:
         """Note a budget the harness knows refilled (after waiting for it) until an answer says."""
@@ -114,3 +127,12 @@ class CallLogPolicy(SansIOHTTPPolicy):
         req = request.http_request
         path = req.url.split("?", 1)[0]
         self.log.record(req.method, path, http.status_code, http.headers)
+
+
+class Stamped(list[Any]):
+    """A read's items with the time its answer describes (`time`), which the probes use as the
+    rows' time (probes/table_probe.py)."""
+
+    def __init__(self, items: Any, time: float) -> None:
+        super().__init__(items)
+        self.time = time

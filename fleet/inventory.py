@@ -15,6 +15,7 @@ from typing import Any
 
 from fleet.azure_errors import translated
 from fleet.budget import LIST_VMS_POLICY, reserve
+from fleet.call_log import Stamped
 from fleet.target import FleetTarget
 from flexchaos.errors import BudgetExhausted, NotFound
 
@@ -232,14 +233,17 @@ class Inventory:
         return vms
 
     def sample(self) -> Sample:
-        """One listing, stamped with the time its last page was answered: the time the answer
-        describes (a listing the SDK retried is not dated back to its first attempt)."""
+        """One listing, stamped with the time its answer describes (`CallLog.answered_at`: the
+        middle of its last attempt, so a listing the SDK retried is not dated back to its first
+        send; the pages of a large set span their own fetch time)."""
+        sent = time.time()
         vms = self.raw_vms()
-        taken = time.time()
+        taken = self.target.clients.call_log.answered_at(sent)
         return Sample(taken, tuple(sorted((Instance.from_vm(v) for v in vms), key=_order)))
 
-    def instances(self) -> list[Instance]:
-        return list(self.sample().instances)
+    def instances(self) -> Stamped:
+        sample = self.sample()
+        return Stamped(sample.instances, sample.time)
 
 
 def _order(instance: Instance) -> tuple[str, str]:

@@ -1,10 +1,11 @@
 """A probe that turns one read of the fleet per tick into timeline rows: the shared machinery
 of the capacity probe (VM listings) and the routing probe (the load balancer's health).
 
-Each tick calls `source()` once, stamps every row with the time the read was answered (the
-time the answer describes: a read the SDK retried after a 429 or a 5xx is not dated back to its
-first attempt) and keeps them; a read that fails is data (its time and error), never fatal: a
-chaos run must not die because the control plane is having a bad minute. The loop is bounded
+Each tick calls `source()` once and stamps every row with the time the answer describes: the
+source's own `time` when it has one (fleet's `Stamped`: the middle of the read's last attempt,
+so a read the SDK retried after a 429 or a 5xx is not dated back to its first send), else the
+time the read returned. A read that fails is data (its time and error), never fatal: a chaos
+run must not die because the control plane is having a bad minute. The loop is bounded
 (probes/sampler.py).
 """
 
@@ -61,14 +62,16 @@ class TableProbe(Generic[Item]):
             return list(self.errors)
 
     def sample(self) -> None:
-        """One tick: one read, a row per item (its time: when the read was answered)."""
+        """One tick: one read, a row per item (its time: the time the answer describes)."""
         try:
-            items = list(self._source())
+            result = self._source()
+            items = list(result)
         except Exception as exc:  # a failed read is data, not a crash
             with self._lock:
                 self.errors.append((time.time(), f"{type(exc).__name__}: {exc}"[:300]))
             return
-        now = time.time()
+        described = getattr(result, "time", None)  # a source that knows (fleet's Stamped)
+        now = float(described) if described is not None else time.time()
         rows = [self.row(item, now) for item in items]
         with self._lock:
             self._rows.extend(rows)

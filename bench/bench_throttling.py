@@ -89,7 +89,7 @@ def main() -> int:
             f"{args.vms}-VM game day",
             topology_toml=topology,
             time_scale=args.time_scale_large,
-            pytest_args=["-k", "test_stop_vm or test_zone_down"],
+            pytest_args=["-k", "test_stop_vm or test_zone_down", "--timeout", "1800"],
         )
         results[f"{args.vms}-VM game day"] = summary(run)
         print(f"{args.vms} VMs: exit {run.exit_code}, {run.wall_s:.0f} s", flush=True)

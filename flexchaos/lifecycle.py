@@ -189,7 +189,7 @@ class Experiment:
 
     def check_steady_state(self) -> None:
         """Full healthy capacity and a baseline error rate under its limit, or no fault at all."""
-        capacity = self._observation.capacity.frame()
+        capacity = self._observation.capacity_frame()  # waits for a listing still in flight
         problems = []
         if capacity.empty:
             problems.append("no capacity sample was taken")

@@ -35,6 +35,7 @@ CAPACITY_TICKS_PER_PROBE_INTERVAL = 3
 MIN_CAPACITY_TICK_S = 0.05
 LOCUST_SLACK_S = 60.0  # wall seconds Locust may run past the experiment's own budget
 FIRST_REQUEST_TIMEOUT_S = 60.0
+FIRST_SAMPLE_TIMEOUT_S = 30.0  # wall seconds the steady-state check waits for a first listing
 # The routing probe reads the load balancer's per-backend health once a platform second (never
 # slower than the capacity tick): one POST and two GETs per query (fleet/load_balancer.py), well
 # inside ARM's subscription buckets (writes refill 10/s, reads 25/s). On the emulator's fast
@@ -161,6 +162,17 @@ class Observation:
         if frame.empty or float(frame["time"].max()) < since:
             return None
         return int(frame.loc[frame["time"] == frame["time"].max(), "healthy"].sum())
+
+    def capacity_frame(self) -> pd.DataFrame:
+        """The capacity samples so far; when there is none yet, wait (bounded) for the probe's
+        first listing, which may still be in flight — retried after 429s, or slow on a loaded
+        machine — rather than call the steady state broken for want of it."""
+        deadline = time.monotonic() + FIRST_SAMPLE_TIMEOUT_S
+        frame = self.capacity.frame()
+        while frame.empty and time.monotonic() < deadline and self.capacity.running:
+            time.sleep(self.capacity.tick_s)
+            frame = self.capacity.frame()
+        return frame
 
     def healthy_now(self, since: float) -> int | None:
         """`healthy_since(since)` after one listing now, when the budget allows one on demand;

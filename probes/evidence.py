@@ -16,7 +16,11 @@ probe interval of the load balancer (`probes.probe_settings`), in platform secon
 - traffic: enough new flows to each target VM per probe interval to see one interval of
   misrouting, and no stretch of a probe interval without any request;
 - Locust: a normal exit, its own totals agreeing with its request log, and its traffic kept up
-  through the fault window.
+  through the fault window;
+- routing (detection time): the routing sample that first shows a target VM out of rotation
+  comes at most one probe interval after the sample before it (or the call's acceptance) — a
+  throttled or failing health query stretches that span, and the detection time read at its
+  end could be that much too long.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 
 from probes.diagnostics import Diagnostics, LocustExit
 from probes.measures import (
+    DETECTION_TIME,
     ERROR_RATE,
     FAILOVER_TIME,
     HEALTHY_CAPACITY,
@@ -35,7 +40,9 @@ from probes.measures import (
     RECOVERY_TIME,
     Clock,
 )
+from probes.phases import FailoverPhases
 from probes.probe_settings import ProbeSettings
+from probes.routing_evidence import RoutingEvidence, routing_evidence
 from probes.timeline import Timeline
 
 # New flows to one target VM per probe interval below which failover is not judged. The last
@@ -188,6 +195,7 @@ class Evidence:
     capacity: CapacityEvidence | None = None
     traffic: TrafficEvidence | None = None
     locust: LocustEvidence | None = None
+    routing: RoutingEvidence | None = None
 
     def not_judged(self) -> dict[str, str]:
         """Measure name → why its evidence has a gap (`judge(..., not_judged=)`)."""
@@ -201,6 +209,8 @@ class Evidence:
             for name in (ERROR_RATE.name, *(m.name for m in LATENCY.values())):
                 out[name] = why
             out.setdefault(FAILOVER_TIME.name, why)
+        if self.routing is not None and (why := self.routing.gap(self.clock)):
+            out[DETECTION_TIME.name] = why
         return out
 
     def notes(self) -> dict[str, str]:
@@ -217,6 +227,8 @@ class Evidence:
             out["evidence: traffic"] = self.traffic.describe(self.clock)
         if self.locust is not None:
             out["evidence: Locust"] = self.locust.describe()
+        if self.routing is not None:
+            out["evidence: routing"] = self.routing.describe(self.clock)
         return out
 
 
@@ -240,6 +252,7 @@ def gather(
     probe: ProbeSettings,
     baseline_instances: int | None,
     diagnostics: Diagnostics | None,
+    phases: FailoverPhases | None = None,
 ) -> Evidence:
     """The evidence of one run over its fault window (none without an injection)."""
     if window is None:
@@ -252,6 +265,7 @@ def gather(
         capacity=_capacity(timeline, window, interval, diagnostics),
         traffic=_traffic(timeline, window, interval, baseline_instances),
         locust=None if diagnostics is None else _locust(timeline, window, interval, diagnostics),
+        routing=routing_evidence(timeline, phases, interval),
     )
 
 

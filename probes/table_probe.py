@@ -53,6 +53,10 @@ class TableProbe(Generic[Item]):
     def tick_s(self) -> float:
         return self._loop.interval_s
 
+    @property
+    def running(self) -> bool:
+        return self._loop.alive
+
     def tick_stats(self) -> TickStats:
         return self._loop.stats()
 

@@ -185,8 +185,10 @@ class Throttling:
             if not empty:
                 for _, b in scoped:
                     b.tokens -= 1.0
-            self.calls[label] += 1
-            self.minutes.setdefault(label, Counter())[int((now - self.started_at) // MINUTE)] += 1
+            minute = int((now - self.started_at) // MINUTE)
+            for counted in {label, f"arm-{kind}"}:  # a Compute call is an ARM read/write too
+                self.calls[counted] += 1
+                self.minutes.setdefault(counted, Counter())[minute] += 1
             for tag, b in scoped:
                 self.lowest[tag] = min(self.lowest.get(tag, math.inf), b.tokens)
             left = int(scoped[0][1].tokens)

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AccessToken
-from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 
 from fleet.call_log import CallLog, CallLogPolicy
 
@@ -47,6 +47,25 @@ class StaticBearerPolicy(SansIOHTTPPolicy):
         request.http_request.headers["Authorization"] = f"Bearer {self._token}"
 
 
+class ScaledRetryPolicy(RetryPolicy):
+    """The SDK's retry policy, waiting what `retry-after-ms` says when an answer carries it.
+
+    azure-core reads the integer `Retry-After` first, so a throttled answer costs at least one
+    wall second; the emulator also sends `retry-after-ms`, its Retry-After scaled to its clock
+    (50 ms for one platform second at 0.05). Honouring it keeps a retried call as long, in
+    platform seconds, as on Azure — the rehearsal the platform-time buckets are built for.
+    Used against the emulator only; against Azure the SDK's own policy stands."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        scaled = response.http_response.headers.get("retry-after-ms")
+        if scaled:
+            try:
+                return max(0.0, float(scaled) / 1000.0)
+            except ValueError:
+                pass
+        return super().get_retry_after(response)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where Resource Manager is and how to authenticate to it."""
@@ -63,6 +82,7 @@ class Endpoint:
         if self.emulator_token is not None:
             kwargs["authentication_policy"] = StaticBearerPolicy(self.emulator_token)
             kwargs["polling_interval"] = EMULATOR_POLLING_INTERVAL_S
+            kwargs["retry_policy"] = ScaledRetryPolicy()
         else:
             kwargs["credential_scopes"] = [self.arm_url.rstrip("/") + "/.default"]
         return kwargs

@@ -35,7 +35,7 @@ from fleet.signals import Signals, revert_on_signals
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError
 
-MAX_PARALLEL = 64  # a zone of a 1000-VM set at once; writes paced by fleet/budget.py
+MAX_PARALLEL = 16  # see fleet/budget.py: 16 operations polled ~once a platform second fit ARM reads
 
 
 @dataclass

@@ -19,7 +19,7 @@ from fleet.journal import Journal, JournalEntry
 from fleet.operations import VmOps
 from flexchaos.errors import Unreachable, VmGone
 
-MAX_PARALLEL = 64  # a zone of a 1000-VM set at once; writes paced by fleet/budget.py
+MAX_PARALLEL = 16  # see fleet/budget.py: 16 operations polled ~once a platform second fit ARM reads
 
 
 @dataclass(frozen=True)

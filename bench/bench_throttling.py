@@ -72,6 +72,7 @@ def main() -> int:
     parser.add_argument("--skip-default", action="store_true", help="keep its recorded run")
     parser.add_argument("--skip-large", action="store_true", help="keep its recorded run")
     parser.add_argument("--logs", type=Path, help="keep each game day's output in this folder")
+    parser.add_argument("--label", default="", help="appended to the large run's name")
     args = parser.parse_args()
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
@@ -91,7 +92,8 @@ def main() -> int:
             time_scale=args.time_scale_large,
             pytest_args=["-k", "test_stop_vm or test_zone_down", "--timeout", "1800"],
         )
-        results[f"{args.vms}-VM game day"] = summary(run)
+        name = f"{args.vms}-VM game day (time scale {args.time_scale_large:g}){args.label}"
+        results[name] = summary(run)
         print(f"{args.vms} VMs: exit {run.exit_code}, {run.wall_s:.0f} s", flush=True)
     RESULT.write_text(
         json.dumps(

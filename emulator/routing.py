@@ -17,6 +17,7 @@ from aiohttp import web
 from emulator.control_faults import ControlFaults
 from emulator.dataplane.plane import DataPlane
 from emulator.models import World
+from emulator.models.throttling import Throttling
 from emulator.request_log import RequestLog
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -26,6 +27,7 @@ DATAPLANE = web.AppKey("dataplane", DataPlane)
 READY_INFO = web.AppKey("ready_info", dict[str, Any])
 FAULTS = web.AppKey("control_faults", ControlFaults)
 REQUEST_LOG = web.AppKey("request_log", RequestLog)
+THROTTLING = web.AppKey("throttling", Throttling)
 
 
 @dataclass(frozen=True)

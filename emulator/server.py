@@ -37,10 +37,12 @@ from emulator.models.errors import (
     ServiceUnavailable,
     Throttled,
 )
+from emulator.models.throttling import Throttling
 from emulator.repairs import AutomaticRepairs
 from emulator.request_log import RequestLog
 from emulator.responses._arm import error_response
-from emulator.routing import DATAPLANE, FAULTS, READY_INFO, REQUEST_LOG, WORLD
+from emulator.responses.throttling import throttled_answer
+from emulator.routing import DATAPLANE, FAULTS, READY_INFO, REQUEST_LOG, THROTTLING, WORLD
 from emulator.topology import Topology
 from emulator.urls import all_routes
 
@@ -113,7 +115,18 @@ async def _serve_arm(request: web.Request, handler: Any) -> web.StreamResponse:
     status = faults.decide(client_id)
     if status is not None:
         return _fault_response(status, request.app[WORLD].clock.time_scale)
-    return await _handle(request, handler)
+    charge = request.app[THROTTLING].charge(request.method, _route(request), request.match_info)
+    if charge.throttled is not None:  # Azure's budgets (emulator/models/throttling.py)
+        return throttled_answer(charge, request.app[WORLD].clock)
+    response = await _handle(request, handler)
+    for name, value in charge.headers:
+        response.headers[name] = value
+    return response
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else request.path
 
 
 async def _handle(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -153,9 +166,7 @@ async def arm_middleware(request: web.Request, handler: Any) -> web.StreamRespon
         return await _handle(request, handler)
     response = await _serve_arm(request, handler)
     _request_ids(request, response)
-    resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None else request.path
-    request.app[REQUEST_LOG].add(request.method, request.path, route, response.status)
+    request.app[REQUEST_LOG].add(request.method, request.path, _route(request), response.status)
     return response
 
 
@@ -167,6 +178,7 @@ def build_app(world: World, faults: ControlFaults) -> web.Application:
     app[DATAPLANE] = DataPlane(world)
     app[FAULTS] = faults
     app[REQUEST_LOG] = RequestLog()
+    app[THROTTLING] = Throttling(world.clock, enabled=world.topology.throttling.enabled)
     app[READY_INFO] = {}
     for route in all_routes():
         app.router.add_route(route.method, route.path, route.handler)

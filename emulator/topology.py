@@ -113,6 +113,14 @@ class TimingsSpec:
 
 
 @dataclass(frozen=True)
+class ThrottlingSpec:
+    """[throttling]: Azure's request budgets (Compute's per VM and per subscription, Resource
+    Manager's per subscription; emulator/models/throttling.py). Off only for comparison."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Topology:
     """The whole file."""
 
@@ -122,6 +130,7 @@ class Topology:
     load_balancer: LoadBalancerSpec = field(default_factory=LoadBalancerSpec)
     app: AppSpec = field(default_factory=AppSpec)
     timings: TimingsSpec = field(default_factory=TimingsSpec)
+    throttling: ThrottlingSpec = field(default_factory=ThrottlingSpec)
 
 
 def iso_duration_seconds(text: str) -> float:
@@ -140,6 +149,7 @@ _SECTIONS: dict[str, type] = {
     "load_balancer": LoadBalancerSpec,
     "app": AppSpec,
     "timings": TimingsSpec,
+    "throttling": ThrottlingSpec,
 }
 
 

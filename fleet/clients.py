@@ -15,7 +15,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AccessToken
-from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
+
+from fleet.call_log import CallLog, CallLogPolicy
 
 if TYPE_CHECKING:  # imported on first use: each SDK takes a noticeable time to import
     from azure.mgmt.chaos import ChaosManagementClient
@@ -64,6 +66,25 @@ class EmulatorPollingHint(SansIOHTTPPolicy):
             headers.pop("Retry-After", None)
 
 
+class ScaledRetryPolicy(RetryPolicy):
+    """The SDK's retry policy, waiting what `retry-after-ms` says when an answer carries it.
+
+    azure-core reads the integer `Retry-After` first, so a throttled answer costs at least one
+    wall second; the emulator also sends `retry-after-ms`, its Retry-After scaled to its clock
+    (50 ms for one platform second at 0.05). Honouring it keeps a retried call as long, in
+    platform seconds, as on Azure — the rehearsal the platform-time buckets are built for.
+    Used against the emulator only; against Azure the SDK's own policy stands."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        scaled = response.http_response.headers.get("retry-after-ms")
+        if scaled:
+            try:
+                return max(0.0, float(scaled) / 1000.0)
+            except ValueError:
+                pass
+        return super().get_retry_after(response)
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where Resource Manager is and how to authenticate to it."""
@@ -87,6 +108,7 @@ class Endpoint:
             kwargs["authentication_policy"] = StaticBearerPolicy(self.emulator_token)
             kwargs["polling_interval"] = EMULATOR_POLLING_INTERVAL_S
             kwargs["per_call_policies"] = [EmulatorPollingHint()]
+            kwargs["retry_policy"] = ScaledRetryPolicy()
         else:
             kwargs["credential_scopes"] = [self.scope]
         return kwargs
@@ -106,6 +128,10 @@ class Clients:
         self.endpoint = endpoint
         self.subscription_id = subscription_id
         self._credential = endpoint.credential()
+        self.call_log = CallLog()  # every attempt's answer, retries and budgets included
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {**self.endpoint.client_kwargs(), "custom_hook_policy": CallLogPolicy(self.call_log)}
 
     @property
     def credential(self) -> Any:
@@ -116,22 +142,16 @@ class Clients:
     def compute(self) -> ComputeManagementClient:
         from azure.mgmt.compute import ComputeManagementClient
 
-        return ComputeManagementClient(
-            self._credential, self.subscription_id, **self.endpoint.client_kwargs()
-        )
+        return ComputeManagementClient(self._credential, self.subscription_id, **self._kwargs())
 
     @cached_property
     def network(self) -> NetworkManagementClient:
         from azure.mgmt.network import NetworkManagementClient
 
-        return NetworkManagementClient(
-            self._credential, self.subscription_id, **self.endpoint.client_kwargs()
-        )
+        return NetworkManagementClient(self._credential, self.subscription_id, **self._kwargs())
 
     @cached_property
     def chaos(self) -> ChaosManagementClient:
         from azure.mgmt.chaos import ChaosManagementClient
 
-        return ChaosManagementClient(
-            self._credential, self.subscription_id, **self.endpoint.client_kwargs()
-        )
+        return ChaosManagementClient(self._credential, self.subscription_id, **self._kwargs())

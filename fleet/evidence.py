@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.azure_errors import translated
+from fleet.budget import pace
 from fleet.inventory import Instance, Inventory
 from fleet.target import FleetTarget
 from flexchaos.errors import NotFound
@@ -46,6 +47,7 @@ def snapshot(target: FleetTarget, *, inventory: Inventory | None = None) -> dict
     vms: dict[str, Any] = {}
     for vm in inventory.raw_vms():
         name = vm["name"]
+        pace(target.clients.call_log, "arm-reads", target.time_scale)  # a read per VM
         try:
             with translated(f"list the extensions of {name}"):
                 extensions = compute.virtual_machine_extensions.list(

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fleet.faults import Effect, Fault, HoldEnd, Proof, Seen
@@ -35,17 +35,20 @@ from fleet.signals import Signals, revert_on_signals
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError
 
-MAX_PARALLEL = 8
+MAX_PARALLEL = 16  # see fleet/budget.py: 16 operations polled ~once a platform second fit ARM reads
 
 
 @dataclass
 class Injection:
     """One inject call: its plan, the journal entries written and what each inject did.
 
-    requested_at is when the first call that injects the fault was sent (epoch seconds)."""
+    requested_at is when the first call that injects the fault was first sent, accepted_at
+    when the platform accepted it (its 2xx answer, after any retries the SDK made of 429s and
+    5xx): the fault clock starts there (epoch seconds; None when no call reports it)."""
 
     plan: Plan
     requested_at: float = 0.0
+    accepted_at: float | None = None
     entries: list[JournalEntry] = field(default_factory=list)
     effects: dict[str, Effect] = field(default_factory=dict)  # entry id → effect
     errors: dict[str, str] = field(default_factory=dict)  # entry's VM (or fault) → error
@@ -53,6 +56,17 @@ class Injection:
     @property
     def fault(self) -> Fault:
         return self.plan.fault
+
+    @property
+    def clock_start(self) -> float:
+        """Where the fault clock starts: the platform's acceptance, else the first send."""
+        return self.accepted_at or self.requested_at
+
+    def sent_note(self) -> str | None:
+        """When the injecting call was first sent, before the platform accepted it."""
+        if self.accepted_at is None:
+            return None
+        return f"call sent {self.accepted_at - self.requested_at:.3f} s wall before accepted"
 
     @property
     def vms(self) -> tuple[str, ...]:
@@ -156,7 +170,10 @@ class Injector:
             if f.revertible:
                 self._open.append(entry)
             try:
+                self.ops.mark()
                 effect = f.inject(self.ops, entry)
+                if effect.requested_at is None and (call := self.ops.first_call()) is not None:
+                    effect = replace(effect, requested_at=call.sent, accepted_at=call.accepted)
                 injection.effects[entry.id] = effect
             except Exception as exc:
                 injection.errors[vm or f.name] = str(exc).splitlines()[0]
@@ -174,6 +191,8 @@ class Injector:
         sent = [e.requested_at for e in injection.effects.values() if e.requested_at is not None]
         if sent:
             injection.requested_at = min(sent)
+        accepted = [e.accepted_at for e in injection.effects.values() if e.accepted_at]
+        injection.accepted_at = min(accepted) if accepted else None
         return injection
 
     def hold(

@@ -20,11 +20,13 @@ the harness queries at its capacity tick or faster (flexchaos/observation.py).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.azure_errors import translated
+from fleet.call_log import Stamped
 from fleet.inventory import Inventory
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError, OperationTimeout
@@ -125,6 +127,7 @@ class LoadBalancerRouting:
         self._inventory = inventory or Inventory(target)
         self._map: BackendMap | None = None
         self._unmapped: set[str] = set()  # NICs no listing has mapped: not listed again for them
+        self.answered_at = 0.0  # the time the latest health query's answer describes
 
     def rule(self) -> str:
         """The rule named at construction, else the load balancer's first probed rule."""
@@ -146,16 +149,19 @@ class LoadBalancerRouting:
         t = self.target
         rule = self.rule()
         what = f"read the health of rule '{rule}' of load balancer '{self.load_balancer}'"
+        sent = time.time()
         with translated(what):
             poller = t.clients.network.load_balancer_load_balancing_rules.begin_health(
                 t.resource_group, self.load_balancer, rule
             )
+            # the health is read when the query is accepted (its POST), not when polled done
+            self.answered_at = t.clients.call_log.answered_at(sent)
             result = poller.result(timeout=self.timeout_s)
         if not poller.done() or result is None:
             raise OperationTimeout(f"{what}: no answer within {self.timeout_s:g} s")
         return list(result.as_dict().get("loadBalancerBackendAddresses") or [])
 
-    def backends(self) -> list[BackendRouting]:
+    def backends(self) -> Stamped:
         """Each backend of the rule with its VM, state and reason: one query, and a VM listing
         the first time and whenever a backend names a NIC not seen before (a new VM)."""
         entries = self.health()
@@ -168,10 +174,13 @@ class LoadBalancerRouting:
             mapping = self._vm_map()
             unknown = {i for i in unknown if mapping.vm_for(i) is None}
         self._unmapped |= unknown
-        return [
-            BackendRouting.from_wire(e, mapping.vm_for(i))
-            for e, i in zip(entries, ids, strict=True)
-        ]
+        return Stamped(
+            (
+                BackendRouting.from_wire(e, mapping.vm_for(i))
+                for e, i in zip(entries, ids, strict=True)
+            ),
+            self.answered_at,
+        )
 
     def _vm_map(self) -> BackendMap:
         if self._map is None:

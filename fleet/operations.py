@@ -8,14 +8,17 @@ exceptions become flexchaos's (fleet/azure_errors.py): NotFound, VmGone, AzureCa
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core.polling import LROPoller
 from azure.mgmt.compute import models
 
 from fleet.azure_errors import translated
+from fleet.budget import pace
 from fleet.inventory import TRANSITIONAL_POWER_STATES, is_health_extension, power_state
 from fleet.target import FleetTarget
 from flexchaos.errors import AzureCallFailed, NotFound, OperationTimeout, VmGone
@@ -30,8 +33,17 @@ def default_timeout(target: FleetTarget) -> float:
     return EMULATOR_TIMEOUT_S if target.endpoint.is_emulator else AZURE_TIMEOUT_S
 
 
+@dataclass(frozen=True)
+class CallTimes:
+    """A mutating call: first sent, and accepted (its 2xx answer, after the SDK's retries)."""
+
+    sent: float
+    accepted: float
+
+
 class VmOps:
-    """The VM-level calls of one fleet, with one deadline per operation."""
+    """The VM-level calls of one fleet, with one deadline per operation. Each thread's first
+    mutating call since `mark()` is kept (`first_call()`): the injector's fault clock."""
 
     def __init__(self, target: FleetTarget, timeout_s: float | None = None) -> None:
         self.target = target
@@ -39,6 +51,17 @@ class VmOps:
         self.rg = target.resource_group
         # A requested eviction lands within the Preempt notice (>= 30 s) plus a deallocation.
         self.eviction_window_s = EVICTION_WINDOW_S
+        self._calls = threading.local()
+
+    def mark(self) -> None:
+        self._calls.first = None
+
+    def first_call(self) -> CallTimes | None:
+        return getattr(self._calls, "first", None)
+
+    def _sent(self, sent: float) -> None:
+        if getattr(self._calls, "first", None) is None:
+            self._calls.first = CallTimes(sent, time.time())
 
     @property
     def vms(self) -> Any:
@@ -133,8 +156,11 @@ class VmOps:
 
     def run(self, begin: Callable[[], LROPoller[Any]], what: str) -> Any:
         """Begin a long-running operation and wait for it, both translated."""
+        pace(self.target.clients.call_log, "arm-writes", self.target.time_scale)
+        sent = time.time()
         with translated(what):
-            poller = begin()
+            poller = begin()  # the initial answer (retries of 429/5xx included)
+        self._sent(sent)
         return self.finish(poller, what)
 
     def power_off(self, vm: str, skip_shutdown: bool = False) -> None:
@@ -158,8 +184,11 @@ class VmOps:
         self.run(lambda: self.vms.begin_redeploy(self.rg, vm), f"redeploy {vm}")
 
     def simulate_eviction(self, vm: str) -> None:
+        pace(self.target.clients.call_log, "arm-writes", self.target.time_scale)
+        sent = time.time()
         with translated(f"simulate the eviction of {vm}"):
             self.vms.simulate_eviction(self.rg, vm)
+        self._sent(sent)
 
     def put_extension(self, vm: str, name: str, location: str, properties: dict[str, Any]) -> None:
         """PUT the whole extension (settings replaced, not merged), waiting for completion."""

@@ -19,7 +19,7 @@ from fleet.journal import Journal, JournalEntry
 from fleet.operations import VmOps
 from flexchaos.errors import Unreachable, VmGone
 
-MAX_PARALLEL = 8
+MAX_PARALLEL = 16  # see fleet/budget.py: 16 operations polled ~once a platform second fit ARM reads
 
 
 @dataclass(frozen=True)

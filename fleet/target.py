@@ -18,6 +18,9 @@ TargetKind = Literal["emulator", "azure"]
 DEFAULT_ALLOW_TAG = ("chaos", "allowed")
 
 COMPUTE = "Microsoft.Compute"
+EMULATOR_TIME_SCALE = 0.05  # the emulator's default, for a journal that did not record it
+VM_POLL_PLATFORM_S = 5.0
+MIN_POLL_S = 0.02
 
 
 class EmulatorDetails(Protocol):
@@ -42,6 +45,7 @@ class FleetTarget:
     load_balancer: str | None = None
     allow_tag: tuple[str, str] | None = DEFAULT_ALLOW_TAG
     kind: TargetKind = "azure"
+    time_scale: float = 1.0  # wall seconds per platform second (the emulator's clock)
 
     @classmethod
     def from_emulator(cls, info: EmulatorDetails, **overrides: Any) -> FleetTarget:
@@ -53,6 +57,7 @@ class FleetTarget:
             "scale_set": info.scale_set,
             "load_balancer": getattr(info, "load_balancer", None),
             "kind": "emulator",
+            "time_scale": float(getattr(info, "time_scale", EMULATOR_TIME_SCALE)),
         }
         values.update(overrides)
         return cls(**values)
@@ -85,8 +90,9 @@ class FleetTarget:
 
     @property
     def poll_interval_s(self) -> float:
-        """How often to re-read a VM while waiting: fast on the emulator, gentle on Azure."""
-        return 0.05 if self.endpoint.is_emulator else 5.0
+        """How often to re-read a VM while waiting (wall): every 5 platform seconds, within
+        Compute's per-VM read budget (12 a minute, fleet/budget.py) on Azure and the emulator."""
+        return max(MIN_POLL_S, VM_POLL_PLATFORM_S * self.time_scale)
 
     @property
     def scale_set_id(self) -> str:
@@ -113,6 +119,7 @@ class FleetTarget:
             "scale_set": self.scale_set,
             "load_balancer": self.load_balancer,
             "allow_tag": list(self.allow_tag) if self.allow_tag else None,
+            "time_scale": self.time_scale,
         }
 
     @classmethod
@@ -130,4 +137,9 @@ class FleetTarget:
             load_balancer=data.get("load_balancer"),
             allow_tag=(str(tag[0]), str(tag[1])) if tag else None,
             kind=data.get("kind", "azure"),
+            time_scale=float(
+                data.get(
+                    "time_scale", 1.0 if data.get("kind") != "emulator" else EMULATOR_TIME_SCALE
+                )
+            ),
         )

@@ -62,6 +62,11 @@ class Unreachable(AzureCallFailed):
     """No answer at all: the endpoint is down, unreachable, or the connection broke."""
 
 
+class BudgetExhausted(AzureCallFailed):
+    """A read the harness skipped because Azure's request budget for it ran low (a gap in the
+    samples, never a 429 spent)."""
+
+
 class OperationTimeout(FlexchaosError):
     """An operation did not complete within its deadline."""
 

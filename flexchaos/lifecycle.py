@@ -109,7 +109,6 @@ class Experiment:
         self._baseline_count = 0
         self._probe = ProbeSettings()  # the load balancer's, read at preflight
 
-    # -- the lifecycle ---------------------------------------------------------------------------
     def run(self) -> Outcome:
         # A fresh folder: request logs of an earlier run must never join this run's timeline.
         shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -190,7 +189,7 @@ class Experiment:
 
     def check_steady_state(self) -> None:
         """Full healthy capacity and a baseline error rate under its limit, or no fault at all."""
-        capacity = self._observation.capacity.frame()
+        capacity = self._observation.capacity_frame()  # waits for a listing still in flight
         problems = []
         if capacity.empty:
             problems.append("no capacity sample was taken")
@@ -226,8 +225,9 @@ class Experiment:
         )  # fmt: skip
         injection = injector.inject(plan)
         self.outcome.injection = injection
-        # the failover clock starts when the injecting call was sent, not before the guard's reads
-        self.event("inject", vm=",".join(injection.vms), at=injection.requested_at)
+        # the failover clock starts when the platform accepted the injecting call (sent: detail)
+        self.event("inject", vm=",".join(injection.vms), at=injection.clock_start,
+                   detail=injection.sent_note())  # fmt: skip
         self.event(
             "injected", vm=",".join(injection.vms), detail="; ".join(injection.outcomes.values())
         )
@@ -291,12 +291,12 @@ class Experiment:
         if self.outcome.injection is None:
             return
         deadline = time.monotonic() + self.fleet.wall(self.scenario.recovery_limit_s)
+        asked = time.time()
         while time.monotonic() < deadline:
-            # Through the capacity probe, so the sample that shows recovery is in the timeline;
-            # only one taken now counts (a failed listing leaves an older one, maybe pre-fault).
+            # A sample answered since the last look (a failed listing leaves an older one, maybe
+            # pre-fault): one taken now, or the probe's next when the List VMs budget is spent.
+            healthy = self._observation.healthy_now(asked)
             asked = time.time()
-            self._observation.capacity.sample()
-            healthy = self._observation.healthy_since(asked)
             if healthy is not None and healthy >= self._baseline_count:
                 self.event("recovered")
                 return
@@ -357,15 +357,17 @@ class Experiment:
         if self.outcome.evidence_before is not None:
             self.outcome.drift = drift(self.outcome.evidence_before, after)
 
-    # -- observation -----------------------------------------------------------------------------
     def observe(self) -> Observation:
         """Locust, the traffic probe, the capacity probe and live progress, for this run."""
         budget = self.scenario.baseline_s + self.scenario.hold_s + self.scenario.recovery_limit_s
+        probe_wall = self._probe.wall_interval(self.fleet.clock)  # and the List VMs budget:
+        tick = capacity_tick(probe_wall, self._inventory.pages, self.fleet.time_scale)
         self._observation = Observation(
             name=self.scenario.name,
             lb_url=self.fleet.lb_url,
             target=self.fleet.target,
-            capacity_tick_s=capacity_tick(self._probe.wall_interval(self.fleet.clock)),
+            capacity_tick_s=tick,
+            listing_pages=self._inventory.pages,
             users=self.options.users,
             rps_per_user=self.options.rps_per_user,
             max_run_time_s=self.fleet.wall(budget),

@@ -6,6 +6,7 @@ started together, stopped together, merged into a timeline.
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from fleet.budget import listing_period_s
 from fleet.faults import Seen
 from fleet.inventory import Inventory
 from fleet.load_balancer import LoadBalancerRouting
@@ -35,6 +37,7 @@ CAPACITY_TICKS_PER_PROBE_INTERVAL = 3
 MIN_CAPACITY_TICK_S = 0.05
 LOCUST_SLACK_S = 60.0  # wall seconds Locust may run past the experiment's own budget
 FIRST_REQUEST_TIMEOUT_S = 60.0
+FIRST_SAMPLE_TIMEOUT_S = 30.0  # wall seconds the steady-state check waits for a first listing
 # The routing probe reads the load balancer's per-backend health once a platform second (never
 # slower than the capacity tick): one POST and two GETs per query (fleet/load_balancer.py), well
 # inside ARM's subscription buckets (writes refill 10/s, reads 25/s). On the emulator's fast
@@ -62,6 +65,7 @@ class Observation:
         lb_url: str,
         instances: Callable[[], Iterable[InstanceState]] | None = None,
         capacity_tick_s: float,
+        listing_pages: int = 1,
         users: int,
         rps_per_user: float,
         max_run_time_s: float,
@@ -71,8 +75,14 @@ class Observation:
         routing: Callable[[], Iterable[BackendState]] | None = None,
         target: FleetTarget | None = None,
     ) -> None:
+        self._call_log = None if target is None else target.clients.call_log
+        # A listing on demand (the recovery wait) doubles the probe's rate at most: only when
+        # that still fits Compute's List VMs budget (fleet/budget.py).
+        listing_wall = listing_period_s(listing_pages) * time_scale
+        self._sample_on_demand = 2 * listing_wall <= capacity_tick_s
+        self._started = time.time()
         if target is not None:
-            instances = instances or Inventory(target).instances
+            instances = instances or Inventory(target, paced=True).instances
             routing = routing or routing_source(target)
         if instances is None:
             raise ValueError("Observation needs the fleet's target or an instances source")
@@ -164,6 +174,24 @@ class Observation:
             return None
         return int(frame.loc[frame["time"] == frame["time"].max(), "healthy"].sum())
 
+    def capacity_frame(self) -> pd.DataFrame:
+        """The capacity samples so far; when there is none yet, wait (bounded) for the probe's
+        first listing, which may still be in flight — retried after 429s, or slow on a loaded
+        machine — rather than call the steady state broken for want of it."""
+        deadline = time.monotonic() + FIRST_SAMPLE_TIMEOUT_S
+        frame = self.capacity.frame()
+        while frame.empty and time.monotonic() < deadline and self.capacity.running:
+            time.sleep(self.capacity.tick_s)
+            frame = self.capacity.frame()
+        return frame
+
+    def healthy_now(self, since: float) -> int | None:
+        """`healthy_since(since)` after one listing now, when the budget allows one on demand;
+        otherwise from the probe's own samples."""
+        if self._sample_on_demand:
+            self.capacity.sample()
+        return self.healthy_since(since)
+
     def diagnostics(self) -> Diagnostics:
         """The probes' and Locust's account of the run: failed listings, skipped and late ticks,
         Locust's exit and totals (known once the observation has stopped)."""
@@ -182,6 +210,12 @@ class Observation:
             failed_routing_queries=()
             if self.routing is None
             else tuple(self.routing.failed_queries()),
+            retried_answers=()
+            if self._call_log is None
+            else tuple(
+                (r.time, r.status, f"{r.method} {r.path.rsplit('/providers/', 1)[-1]}")
+                for r in self._call_log.retried_since(self._started)
+            ),
         )
 
     def seen(self, baseline: set[str]) -> list[Seen]:
@@ -211,6 +245,12 @@ def _text(value: object) -> str | None:
     return None if value is None or pd.isna(value) else str(value)  # type: ignore[arg-type]
 
 
-def capacity_tick(probe_interval_wall_s: float) -> float:
-    """Wall seconds between capacity listings for a load-balancer probe interval (wall)."""
-    return max(MIN_CAPACITY_TICK_S, probe_interval_wall_s / CAPACITY_TICKS_PER_PROBE_INTERVAL)
+def capacity_tick(
+    probe_interval_wall_s: float, listing_pages: int = 1, time_scale: float = 1.0
+) -> float:
+    """Wall seconds between capacity listings for a load-balancer probe interval (wall), never
+    faster than Compute's List VMs budget allows a listing of `listing_pages` pages
+    (fleet/budget.py: the 20 pages of a 1000-VM set, once per probe interval)."""
+    per_interval = probe_interval_wall_s / CAPACITY_TICKS_PER_PROBE_INTERVAL
+    listing = listing_period_s(listing_pages) * time_scale
+    return max(MIN_CAPACITY_TICK_S, per_interval, listing)

@@ -45,6 +45,10 @@ class Diagnostics:
     locust: LocustExit | None = None  # None: Locust's result was not collected
     routing_ticks: TickStats | None = None  # None: no routing probe (no load balancer named)
     failed_routing_queries: tuple[tuple[float, str], ...] = ()  # (epoch time, error) per tick
+    # Resource Manager's answers the SDK retried out of sight (429 and 5xx), (time, status,
+    # "METHOD path"): the calls they delayed are stamped when finally answered, so a retry
+    # moves no clock; the capacity samples they delayed show as gaps in the evidence.
+    retried_answers: tuple[tuple[float, int, str], ...] = ()
 
     def capacity_caveat(self) -> str:
         """What weakens the figures built on capacity samples ("" when nothing)."""
@@ -90,7 +94,19 @@ class Diagnostics:
                 what = "query" if len(failed) == 1 else "queries"
                 queries = f"{len(failed)} health {what} failed; first: {failed[0][1]}"
             notes["routing probe"] = f"{_ticks(self.routing_ticks)}; {queries}"
+        notes["control plane"] = self.retries_note()
         return notes
+
+    def retries_note(self) -> str:
+        if not self.retried_answers:
+            return "no answer retried (no 429, no 5xx)"
+        throttled = sum(1 for _, status, _ in self.retried_answers if status == 429)
+        first = self.retried_answers[0]
+        return (
+            f"{_count(len(self.retried_answers), 'answer')} retried by the SDK ({throttled} "
+            f"throttled 429, {len(self.retried_answers) - throttled} 5xx); first at "
+            f"{_utc(first[0])}: {first[1]} for {first[2]}"
+        )
 
 
 def _ticks(stats: TickStats | None) -> str:

@@ -268,7 +268,7 @@ def compute_metrics(
         fault = phase_stats("fault window", requests[in_window])
     evidence = gather(
         timeline, window, clock=clock, probe=probe, baseline_instances=baseline,
-        diagnostics=diagnostics,
+        diagnostics=diagnostics, phases=failover_phases,
     )  # fmt: skip
     n = len(requests)
     request_gap = _median_step(requests["start"]) if n > 1 else None

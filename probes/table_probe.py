@@ -1,9 +1,12 @@
 """A probe that turns one read of the fleet per tick into timeline rows: the shared machinery
 of the capacity probe (VM listings) and the routing probe (the load balancer's health).
 
-Each tick calls `source()` once, stamps every row with the time the read was sent, and keeps
-them; a read that fails is data (its time and error), never fatal — a chaos run must not die
-because the control plane is having a bad minute. The loop is bounded (probes/sampler.py).
+Each tick calls `source()` once and stamps every row with the time the answer describes: the
+source's own `time` when it has one (fleet's `Stamped`: the middle of the read's last attempt,
+so a read the SDK retried after a 429 or a 5xx is not dated back to its first send), else the
+time the read returned. A read that fails is data (its time and error), never fatal: a chaos
+run must not die because the control plane is having a bad minute. The loop is bounded
+(probes/sampler.py).
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ class TableProbe(Generic[Item]):
     def tick_s(self) -> float:
         return self._loop.interval_s
 
+    @property
+    def running(self) -> bool:
+        return self._loop.alive
+
     def tick_stats(self) -> TickStats:
         return self._loop.stats()
 
@@ -59,14 +66,16 @@ class TableProbe(Generic[Item]):
             return list(self.errors)
 
     def sample(self) -> None:
-        """One tick: one read, a row per item (its time: when the read was sent)."""
-        now = time.time()
+        """One tick: one read, a row per item (its time: the time the answer describes)."""
         try:
-            items = list(self._source())
+            result = self._source()
+            items = list(result)
         except Exception as exc:  # a failed read is data, not a crash
             with self._lock:
-                self.errors.append((now, f"{type(exc).__name__}: {exc}"[:300]))
+                self.errors.append((time.time(), f"{type(exc).__name__}: {exc}"[:300]))
             return
+        described = getattr(result, "time", None)  # a source that knows (fleet's Stamped)
+        now = float(described) if described is not None else time.time()
         rows = [self.row(item, now) for item in items]
         with self._lock:
             self._rows.extend(rows)

@@ -49,7 +49,8 @@ class Effect:
 
     text: str
     detail: dict[str, Any] = field(default_factory=dict, hash=False)
-    requested_at: float | None = None  # when the call that injects was sent, if not at once
+    requested_at: float | None = None  # when the call that injects was first sent
+    accepted_at: float | None = None  # when the platform accepted it (its 2xx answer)
 
 
 @dataclass(frozen=True)

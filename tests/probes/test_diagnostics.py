@@ -40,7 +40,18 @@ def test_a_clean_run_has_no_caveat_and_says_so() -> None:
         "capacity probe": "120 ticks every 250 ms, 0 late; no listing failed",
         "traffic probe": "1500 ticks every 20 ms, 0 late, 0 skipped (every in-flight slot busy)",
         "Locust": "exit 1 (normal), 12000 requests, 50 failed",
+        "control plane": "no answer retried (no 429, no 5xx)",
     }
+
+
+def test_retried_answers_are_noted() -> None:
+    retried = Diagnostics(
+        retried_answers=((0.0, 429, "GET Microsoft.Compute/virtualMachines"), (1.0, 503, "POST x"))
+    )
+    assert retried.notes()["control plane"] == (
+        "2 answers retried by the SDK (1 throttled 429, 1 5xx); first at 00:00:00.000Z: 429 "
+        "for GET Microsoft.Compute/virtualMachines"
+    )
 
 
 def test_troubles_are_noted_beside_the_figures_they_weaken() -> None:

@@ -1,0 +1,68 @@
+"""The harness's share of Azure's request budgets, and the sampling pace that fits it.
+
+Compute lets a subscription list VMs 300 times a minute (a bucket of 900) — each page of a
+listing is one request — and read one VM 12 times a minute (a bucket of 36); Resource Manager
+allows 25 reads and 10 writes a second ("Compute throttling limits", "Request limits and
+throttling"; docs/azure-behaviour.md §6.1). A capacity listing of a 1000-VM set is 20 pages:
+listed every probe-interval third it would take 720 pages a minute. So the capacity probe lists
+no faster than LIST_SHARE of the subscription's List VMs refill allows, leaving the rest to the
+guard, the evidence snapshots and whoever else shares the subscription; and it skips a listing
+(a gap the evidence reports) when the budget the latest answer reported runs low.
+
+Parallel operations: each long-running operation is polled until done (the emulator about once
+a platform second at time scale 1), and every poll is a Resource Manager read: the injector and
+rollback act on at most 16 VMs at once (fleet/injector.py, fleet/rollback.py), 16 reads a
+second with the probes' few, inside the 25 a second. Measured: 64 at once on a 1000-VM zone down
+drained the reads bucket (bench/results/throttling.json).
+
+Budgets are per platform minute: Azure's are wall minutes at time scale 1, and the emulator
+refills on its platform clock, so a pace that fits here fits Azure.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from fleet.call_log import CallLog
+
+LIST_VMS_REFILL_PER_MIN = 300.0  # HighCostGetVM, per subscription
+LIST_VMS_CAPACITY = 900.0
+LIST_VMS_POLICY = "HighCostGetVMSubscription"
+# Resource Manager, per subscription: reads refill 25/s (a bucket of 250), writes 10/s (200);
+# what a burst of the harness's own calls leaves to its probes.
+ARM_REFILL_PER_S = {"arm-reads": 25.0, "arm-writes": 10.0}
+ARM_FLOORS = {"arm-reads": 50, "arm-writes": 20}
+MAX_PACE_WAIT_S = 30.0  # platform seconds one paced call waits at most
+LIST_SHARE = 0.8  # of the List VMs refill the capacity probe may use
+VMS_PER_PAGE = 50  # a listing page as the harness assumes it before it has listed once
+
+
+def listing_pages(vm_count: int, per_page: int = VMS_PER_PAGE) -> int:
+    return max(1, math.ceil(vm_count / max(1, per_page)))
+
+
+def listing_period_s(pages: int) -> float:
+    """Platform seconds between capacity listings of `pages` pages within LIST_SHARE of the
+    subscription's List VMs refill (1 page: 0.25 s; 20 pages: 5 s)."""
+    return max(1, pages) * 60.0 / (LIST_SHARE * LIST_VMS_REFILL_PER_MIN)
+
+
+def reserve(pages: int) -> int:
+    """Tokens to leave in the List VMs bucket: a listing of this size never starts below it
+    (two listings' worth, so the guard and the snapshots still fit)."""
+    return 2 * max(1, pages)
+
+
+def pace(log: CallLog, budget: str, time_scale: float) -> None:
+    """Before one call of a burst — the evidence snapshot's per-VM extension reads (1000 for a
+    1000-VM set), a zone-down's power actions (333 writes) — wait until Resource Manager's
+    budget (`arm-reads` or `arm-writes`), as last reported, is back above its floor, so that a
+    burst never drains the bucket the probes need and never draws a 429."""
+    left = log.left(budget)
+    floor = ARM_FLOORS[budget]
+    if left is None or left >= floor:
+        return
+    wait = min(MAX_PACE_WAIT_S, (floor - left) / ARM_REFILL_PER_S[budget])
+    time.sleep(wait * time_scale)
+    log.assume(budget, floor)  # refilled meanwhile

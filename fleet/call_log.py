@@ -59,6 +59,7 @@ class CallLog:
         self.retried_total = 0
         self.remaining: dict[str, tuple[int, float]] = {}  # policy → (tokens left, when read)
         self._retried_in: dict[int, float] = {}  # thread → time of its latest retried answer
+        self.budget_headers: dict[str, str] = {}  # the latest answer's x-ms-ratelimit-* headers
 
     def record(self, method: str, path: str, status: int, headers: Any) -> None:
         now = time.time()
@@ -70,6 +71,9 @@ class CallLog:
                 self.retried.append(
                     RetriedAnswer(now, method, path, status, headers.get("Retry-After"))
                 )
+            for header in headers:
+                if header.lower().startswith("x-ms-ratelimit-remaining-"):
+                    self.budget_headers[header.lower()] = headers[header]
             value = headers.get(RESOURCE_HEADER)
             if value:
                 for name, left in parse_remaining(value).items():

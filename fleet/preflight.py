@@ -326,8 +326,6 @@ def run_preflight(
     add(*_permissions(target, names))
     if findings[-1].status == "blocker":  # every later read would only repeat the refusal
         return Preflight(findings)
-    headers: dict[str, str] = {}
-    hook = {"raw_response_hook": lambda r: headers.update(r.http_response.headers)}
     try:
         scale_set = Inventory(target).scale_set()
     except AzureCallFailed as exc:
@@ -343,7 +341,6 @@ def run_preflight(
                 target.resource_group,
                 filter=vm_filter(target.scale_set_id),
                 expand="instanceView",
-                **hook,
             )
             raw = [v.as_dict() for v in pages]
         instances = [Instance.from_vm(v) for v in raw]
@@ -354,5 +351,5 @@ def run_preflight(
     add(_load_balancer(target))
     add(*_spot(instances, names))
     add(*_chaos(target, instances, names))
-    add(headroom(headers))
+    add(headroom(dict(target.clients.call_log.budget_headers)))  # the latest answer's
     return Preflight(findings)

@@ -55,9 +55,13 @@ def routing_evidence(
         stopped = vm.routing_stopped
         if vm.routing_source != FROM_LOAD_BALANCER or stopped is None or math.isinf(stopped):
             continue
-        before = ticks[ticks < stopped]
+        # the estimate lies between the last sample showing the VM up and the first showing
+        # it down (probes/phases.py): the span is that interval, whatever its midpoint
+        after = ticks[ticks >= stopped]
+        first_down = float(after.min()) if after.size else stopped
+        before = ticks[ticks < first_down]
         start = max(vm.accepted, float(before.max())) if before.size else vm.accepted
-        widest = max(widest, (stopped - start, vm.vm), key=lambda w: w[0])
+        widest = max(widest, (first_down - start, vm.vm), key=lambda w: w[0])
     if widest[1] is None:
         return None
     return RoutingEvidence(widest[0], widest[1], interval)

@@ -43,7 +43,7 @@ def stop_vm(route: list[dict[str, Any]], capacity_tick: float = 0.25) -> Timelin
 def test_close_routing_samples_judge_the_detection() -> None:
     m = compute_metrics(stop_vm(routing()))
     assert "detection_time_s" not in m.not_judged
-    assert m.as_measurements()["detection_time_s"] == 2.0
+    assert m.as_measurements()["detection_time_s"] == 1.5  # up at 11, down at 12: the midpoint
     assert "widest span before a detection 1.00 s" in m.resolution_notes()["evidence: routing"]
 
 
@@ -51,7 +51,7 @@ def test_a_throttled_routing_gap_before_the_detection_is_not_judged() -> None:
     """No health query answered from 10 s to 18 s: the detection read at 18 s could be 6 s too
     long, so it is not judged rather than failed."""
     m = compute_metrics(stop_vm(routing(skip=(10.5, 17.5))))
-    assert m.as_measurements()["detection_time_s"] == 8.0
+    assert m.as_measurements()["detection_time_s"] == 4.0  # up at 10, down at 18: the midpoint
     why = m.not_judged["detection_time_s"]
     assert "no routing sample for 8.00 s before the load balancer was seen to stop" in why
     assert "routing vm-2" in why

@@ -27,7 +27,7 @@ def _vm_url(emu: RunningEmulator, vm: str, suffix: str = "/instanceView") -> str
     i = emu.info
     return (
         f"{i.arm_url}/subscriptions/{i.subscription_id}/resourceGroups/{i.resource_group}"
-        f"/providers/Microsoft.Compute/virtualMachines/{vm}{suffix}?api-version=2024-07-01"
+        f"/providers/Microsoft.Compute/virtualMachines/{vm}{suffix}?api-version=2026-04-01"
     )
 
 

@@ -158,6 +158,7 @@ class Injector:
             try:
                 effect = f.inject(self.ops, entry)
                 injection.effects[entry.id] = effect
+                self.journal.record_landed(entry.id)  # rollback: "in", not "maybe never sent"
             except Exception as exc:
                 injection.errors[vm or f.name] = str(exc).splitlines()[0]
                 raise

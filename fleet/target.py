@@ -42,6 +42,9 @@ class FleetTarget:
     load_balancer: str | None = None
     allow_tag: tuple[str, str] | None = DEFAULT_ALLOW_TAG
     kind: TargetKind = "azure"
+    # Wall seconds per platform second (the emulator's clock; 1.0 on Azure): how long a
+    # platform delay, e.g. a Spot eviction's notice, takes on this fleet's clock.
+    time_scale: float = 1.0
 
     @classmethod
     def from_emulator(cls, info: EmulatorDetails, **overrides: Any) -> FleetTarget:
@@ -53,6 +56,7 @@ class FleetTarget:
             "scale_set": info.scale_set,
             "load_balancer": getattr(info, "load_balancer", None),
             "kind": "emulator",
+            "time_scale": float(getattr(info, "time_scale", 1.0) or 1.0),
         }
         values.update(overrides)
         return cls(**values)
@@ -111,6 +115,7 @@ class FleetTarget:
             "scale_set": self.scale_set,
             "load_balancer": self.load_balancer,
             "allow_tag": list(self.allow_tag) if self.allow_tag else None,
+            "time_scale": self.time_scale,
         }
 
     @classmethod
@@ -124,4 +129,5 @@ class FleetTarget:
             load_balancer=data.get("load_balancer"),
             allow_tag=(str(tag[0]), str(tag[1])) if tag else None,
             kind=data.get("kind", "azure"),
+            time_scale=float(data.get("time_scale") or 1.0),
         )

@@ -18,6 +18,7 @@ from fleet.inventory import Inventory
 from fleet.load_balancer import LoadBalancerRouting
 from fleet.target import FleetTarget
 from flexchaos.progress import Progress, RequestLogTail
+from load.registry import LoadRegistry
 from load.runner import LoadPlan, LoadResult, LoadRun
 from probes.capacity import CapacityProbe, InstanceState
 from probes.diagnostics import Diagnostics, LocustExit
@@ -51,7 +52,10 @@ class Observation:
 
     `target`: the fleet watched — its VM listing feeds the capacity probe (unless `instances` is
     given) and, when it names a load balancer, its per-backend health feeds the routing probe
-    (unless `routing` is given)."""
+    (unless `routing` is given). Locust writes under `work_dir/locust/<run>/` (the registry's
+    run), so a run reads only its own request logs (never those of a killed run's load
+    generator), and its processes go into the registry, so that `flexchaos rollback` can stop
+    any a killed run left behind."""
 
     def __init__(
         self,
@@ -68,6 +72,7 @@ class Observation:
         write: Callable[[str], None],
         routing: Callable[[], Iterable[BackendState]] | None = None,
         target: FleetTarget | None = None,
+        registry: LoadRegistry | None = None,
     ) -> None:
         if target is not None:
             instances = instances or Inventory(target).instances
@@ -95,8 +100,9 @@ class Observation:
                 run_time_s=max_run_time_s + LOCUST_SLACK_S,
                 env={"FLEXCHAOS_RPS_PER_USER": str(rps_per_user)},
             ),
-            work_dir / "locust",
+            work_dir / "locust" / (registry.run if registry is not None else "run"),
         )
+        self.registry = registry
         self.progress = Progress(
             name, write, RequestLogTail(self.load.request_logs),
             self.capacity.frame, self.traffic.frame, time_scale,
@@ -119,6 +125,8 @@ class Observation:
             stack.callback(gc.unfreeze)
             self.load.start()
             stack.callback(self._stop_load)
+            if self.registry is not None:
+                self.registry.record_started(self.load.processes())
             self.load.wait_for_first_requests(timeout=FIRST_REQUEST_TIMEOUT_S)
             self.capacity.start()
             stack.callback(self.capacity.stop)
@@ -137,6 +145,8 @@ class Observation:
 
     def _stop_load(self) -> None:
         self.load_result = self.load.stop()
+        if self.registry is not None:
+            self.registry.record_stopped()
 
     def requests(self) -> pd.DataFrame:
         """Every request so far, Locust's and the probe's, on one clock."""

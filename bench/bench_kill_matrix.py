@@ -62,6 +62,18 @@ def specs(experiments: list[str], phases: list[str], trials: int, seed: int) -> 
     return [TrialSpec(i, e, p, seed * 1000 + i) for i, (e, p) in enumerate(chosen[:trials])]
 
 
+def outcome_kind(state: str, reason: str) -> str:
+    """A verdict's state, and for inconclusive which kind: on a loaded machine a clean run is
+    sometimes not judged (a gap in the capacity samples); a run disturbed by the one before it
+    would show as a broken steady state (e.g. an orphan's failed requests) or an unproved fault."""
+    if state != "inconclusive":
+        return state
+    for kind in ("not judged", "steady state", "fault not", "dry run"):
+        if reason.startswith(kind) or kind in reason.split(":")[0]:
+            return f"inconclusive ({kind})"
+    return "inconclusive (other)"
+
+
 def figures(
     records: list[TrialRecord],
     references: dict[str, list[dict[str, str]]],
@@ -74,7 +86,8 @@ def figures(
         return sum(1 for r in killed if pred(r))
 
     def as_clean(r: TrialRecord) -> bool:
-        return r.next_state in {c["state"] for c in references[r.spec["experiment"]]}
+        clean = {outcome_kind(c["state"], c["reason"]) for c in references[r.spec["experiment"]]}
+        return outcome_kind(r.next_state or "missing", r.next_reason) in clean
 
     unaffected = count(as_clean)
     by_phase = {
@@ -144,7 +157,20 @@ def main() -> int:
     parser.add_argument("--experiments", help="comma-separated (default: the default game day)")
     parser.add_argument("--phases", help=f"comma-separated (default: {','.join(PHASES)})")
     parser.add_argument("--no-write", action="store_true", help="print, do not write results")
+    parser.add_argument(
+        "--refigure", action="store_true",
+        help="recompute the figures from the stored trials and clean runs (no new trial)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.refigure:
+        stored = json.loads((RESULTS / "reliability.json").read_text())[SECTION]
+        args.time_scale, args.seed = stored["time_scale"], stored["seed"]
+        trials = sorted(RAW.glob("trial-*.json"))
+        records = [TrialRecord(**json.loads(t.read_text())) for t in trials]
+        result = figures(records, stored["references"], args)
+        result["recorded_at"] = stored["recorded_at"]
+        write_section(RESULTS / "reliability.json", SECTION, result)
+        return 0
     experiments = args.experiments.split(",") if args.experiments else default_experiments()
     phases = args.phases.split(",") if args.phases else list(PHASES)
     plan = specs(experiments, phases, args.trials, args.seed)

@@ -27,6 +27,7 @@ import argparse
 import json
 import platform
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -62,6 +63,19 @@ def specs(experiments: list[str], phases: list[str], trials: int, seed: int) -> 
     return [TrialSpec(i, e, p, seed * 1000 + i) for i, (e, p) in enumerate(chosen[:trials])]
 
 
+def rollback_own_s(record: TrialRecord) -> float:
+    """What rollback reports it took (0 when there was nothing to roll back)."""
+    for line in record.rollback_lines:
+        found = re.match(r"rollback done in ([0-9.]+) s", line)
+        if found:
+            return float(found.group(1))
+    return 0.0
+
+
+def line_count(record: TrialRecord, marker: str) -> int:
+    return sum(marker in line for line in record.rollback_lines)
+
+
 def outcome_kind(state: str, reason: str) -> str:
     """A verdict's state, and for inconclusive which kind: on a loaded machine a clean run is
     sometimes not judged (a gap in the capacity samples); a run disturbed by the one before it
@@ -81,6 +95,7 @@ def figures(
 ) -> dict[str, Any]:
     killed = [r for r in records if r.killed and not r.error]
     rollback_s = sorted(r.rollback_s for r in killed if r.rollback_s is not None)
+    own_s = sorted(rollback_own_s(r) for r in killed)
 
     def count(pred: Any) -> int:
         return sum(1 for r in killed if pred(r))
@@ -114,8 +129,15 @@ def figures(
         "not_run": [{"spec": r.spec, "why": r.error} for r in records if not r.killed or r.error],
         "restored": count(lambda r: r.restored),
         "rollback_exit_0": count(lambda r: r.rollback_exit == 0),
-        "rollback_s_p50": statistics.median(rollback_s) if rollback_s else None,
-        "rollback_s_max": max(rollback_s) if rollback_s else None,
+        # the command's wall time, Python's start-up and imports included (slow on a loaded
+        # machine), and the time rollback itself reports ("rollback done in X s")
+        "rollback_command_s_p50": statistics.median(rollback_s) if rollback_s else None,
+        "rollback_command_s_max": max(rollback_s) if rollback_s else None,
+        "rollback_own_s_p50": statistics.median(own_s) if own_s else None,
+        "rollback_own_s_max": max(own_s) if own_s else None,
+        "reverted_entries": sum(line_count(r, ": reverted in ") for r in killed),
+        "nothing_to_revert_entries": sum(line_count(r, ": nothing to revert in ") for r in killed),
+        "failed_entries": sum(line_count(r, ": FAILED, left open in ") for r in killed),
         "load_processes_at_kill": sum(r.load_processes for r in killed),
         "load_alive_5s_after_kill": sum(r.load_alive_after_5s or 0 for r in killed),
         "trials_with_load_alive_5s_after_kill": count(lambda r: (r.load_alive_after_5s or 0) > 0),
@@ -131,6 +153,22 @@ def figures(
             for r in killed
             if not as_clean(r)
         ],
+        # What a leftover of the killed run would cause: an outcome no clean run had other than
+        # "not judged" (the loaded machine's sample gaps): a broken steady state (e.g. an
+        # orphan's failed requests in the baseline), a fault not proved, an error, a miss.
+        "next_run_disturbed": sum(
+            1
+            for r in killed
+            if not as_clean(r)
+            and outcome_kind(r.next_state or "missing", r.next_reason)
+            != "inconclusive (not judged)"
+        ),
+        "clean_runs_not_judged": sum(
+            outcome_kind(c["state"], c["reason"]) == "inconclusive (not judged)"
+            for runs in references.values()
+            for c in runs
+        ),
+        "clean_runs": sum(len(runs) for runs in references.values()),
         "next_run_baseline_error_rate_max": max(
             (r.next_baseline_error_rate or 0.0 for r in killed), default=None
         ),

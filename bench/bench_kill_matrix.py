@@ -153,15 +153,15 @@ def figures(
             for r in killed
             if not as_clean(r)
         ],
-        # What a leftover of the killed run would cause: an outcome no clean run had other than
-        # "not judged" (the loaded machine's sample gaps): a broken steady state (e.g. an
+        # What a leftover of the killed run would cause: an outcome no clean run had, other than
+        # a pass or "not judged" (the loaded machine's sample gaps): a broken steady state (an
         # orphan's failed requests in the baseline), a fault not proved, an error, a miss.
         "next_run_disturbed": sum(
             1
             for r in killed
             if not as_clean(r)
             and outcome_kind(r.next_state or "missing", r.next_reason)
-            != "inconclusive (not judged)"
+            not in ("passed", "inconclusive (not judged)")
         ),
         "clean_runs_not_judged": sum(
             outcome_kind(c["state"], c["reason"]) == "inconclusive (not judged)"

@@ -68,7 +68,7 @@ class Evict(Fault):
             if pending_s <= 0:
                 return NothingToRevert(
                     f"{vm} is running and its eviction never landed (the Preempt notice "
-                    "passed long ago): it was never sent; nothing to revert"
+                    "has passed since it was journaled): it was never sent; nothing to revert"
                 )
             try:
                 state = ops.wait_power_state(

@@ -108,6 +108,7 @@ class Observation:
             self.capacity.frame, self.traffic.frame, time_scale,
         )  # fmt: skip
         self.load_result: LoadResult | None = None
+        self.progress_write = write
         self._stack = ExitStack()
 
     @property
@@ -125,8 +126,7 @@ class Observation:
             stack.callback(gc.unfreeze)
             self.load.start()
             stack.callback(self._stop_load)
-            if self.registry is not None:
-                self.registry.record_started(self.load.processes())
+            self._register(lambda registry: registry.record_started(self.load.processes()))
             self.load.wait_for_first_requests(timeout=FIRST_REQUEST_TIMEOUT_S)
             self.capacity.start()
             stack.callback(self.capacity.stop)
@@ -145,8 +145,20 @@ class Observation:
 
     def _stop_load(self) -> None:
         self.load_result = self.load.stop()
-        if self.registry is not None:
-            self.registry.record_stopped()
+        self._register(lambda registry: registry.record_stopped())
+
+    def _register(self, note: Callable[[LoadRegistry], None]) -> None:
+        """Record in the registry; a registry that cannot be written is said, not fatal (Locust
+        still dies with the harness by its parent-death signal)."""
+        if self.registry is None:
+            return
+        try:
+            note(self.registry)
+        except OSError as exc:
+            self.progress_write(
+                f"  load generators not recorded in {self.registry.path} ({exc.strerror}); "
+                "`flexchaos rollback` cannot stop them if this run is killed"
+            )
 
     def requests(self) -> pd.DataFrame:
         """Every request so far, Locust's and the probe's, on one clock."""

@@ -26,7 +26,10 @@ import psutil
 REGISTRY_NAME = "load-generators.jsonl"
 STARTED = "started"
 STOPPED = "stopped"
-SAME_START_S = 0.05  # psutil derives the start time from boot time + clock ticks: exact
+# psutil's start time is the kernel's boot time + the process's start in clock ticks; the boot
+# time it reads (/proc/stat btime) moves by up to a second between reads on some kernels. A pid
+# recycled within 2 s of the original's start would need the pid space to wrap meanwhile.
+SAME_START_S = 2.0
 STOP_GRACE_S = 5.0
 POLL_S = 0.05
 

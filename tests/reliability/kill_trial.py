@@ -162,7 +162,7 @@ def _alive(pid: int, created: float) -> bool:
     try:
         process = psutil.Process(pid)
         return (
-            abs(process.create_time() - created) < 0.05 and process.status() != psutil.STATUS_ZOMBIE
+            abs(process.create_time() - created) < 2.0  # the boot time psutil reads moves and process.status() != psutil.STATUS_ZOMBIE
         )
     except psutil.Error:
         return False

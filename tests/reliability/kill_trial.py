@@ -161,9 +161,9 @@ def _locust_descendants(pid: int) -> list[tuple[int, float]]:
 def _alive(pid: int, created: float) -> bool:
     try:
         process = psutil.Process(pid)
-        return (
-            abs(process.create_time() - created) < 2.0  # the boot time psutil reads moves and process.status() != psutil.STATUS_ZOMBIE
-        )
+        # within 2 s: the boot time psutil adds moves by up to a second between reads
+        same = abs(process.create_time() - created) < 2.0
+        return same and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
 

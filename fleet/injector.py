@@ -175,6 +175,7 @@ class Injector:
                 if effect.requested_at is None and (call := self.ops.first_call()) is not None:
                     effect = replace(effect, requested_at=call.sent, accepted_at=call.accepted)
                 injection.effects[entry.id] = effect
+                self.journal.record_landed(entry.id)  # rollback: "in", not "maybe never sent"
             except Exception as exc:
                 injection.errors[vm or f.name] = str(exc).splitlines()[0]
                 raise

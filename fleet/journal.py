@@ -3,27 +3,33 @@
 An "injected" record is appended (and fsynced) *before* the mutating call, carrying everything
 a revert needs with no other input: the fleet (endpoint, token if emulator, subscription,
 resource group, scale set), the VM, the fault, the original settings and the time. A "reverted"
-record with the same id closes it. Open entries = injected without reverted; `flexchaos
-rollback` reverts them. The file is append-only, so a killed run leaves at most a torn last
-line, which reading skips.
+record with the same id closes it; a "landed" record in between says the fault's inject call
+returned (the fault is in), so that a rollback can tell "never landed" from "already
+reverted". Open entries = injected without reverted; `flexchaos rollback` reverts them.
+
+Every line is checksummed (fleet/journal_lines.py). The file is append-only, so a killed run
+leaves at most a torn last line: reading reports it and goes on with the complete lines, and
+the next writer marks it with a "torn" record. Any other unreadable line is damage: reading
+raises JournalDamaged (bad input) rather than guess what the line said.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fleet.journal_lines import TORN, Scan, encode, scan
 from fleet.target import FleetTarget
-from flexchaos.errors import FlexchaosError
+from flexchaos.errors import BadInput, FlexchaosError
 
 DEFAULT_JOURNAL = Path(".flexchaos/journal.jsonl")  # flexchaos.workdir.WorkDir().journal
 INJECTED = "injected"
+LANDED = "landed"
 REVERTED = "reverted"
 
 
@@ -39,12 +45,16 @@ class JournalEntry:
     revert: dict[str, Any] = field(default_factory=dict, hash=False)
     run: str | None = None
     detail: dict[str, Any] = field(default_factory=dict, hash=False)
+    # When a "landed" record said the inject call returned (read back, never written here).
+    landed_at: float | None = field(default=None, compare=False)
 
     def fleet(self) -> FleetTarget:
         return FleetTarget.from_json(self.target)
 
     def to_record(self) -> dict[str, Any]:
-        return {"record": INJECTED, **asdict(self)}
+        record = {"record": INJECTED, **asdict(self)}
+        del record["landed_at"]
+        return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> JournalEntry:
@@ -89,15 +99,15 @@ class Journal:
         self._lock = threading.Lock()
 
     def _append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, sort_keys=True, default=str) + "\n"
+        line = encode(record) + "\n"
         with self._lock:
             created = not self.path.exists()
             if created:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                if _ends_torn(fd):  # a killed writer left half a line: start on a new one
-                    line = "\n" + line
+                if _ends_torn(fd):  # a killed writer left half a line: close it, say so
+                    line = "\n" + encode({"record": TORN, "time": time.time()}) + "\n" + line
                 os.write(fd, line.encode())
                 os.fsync(fd)
             finally:
@@ -109,33 +119,47 @@ class Journal:
         """Durably announce a fault; call before the mutating call."""
         self._append(entry.to_record())
 
+    def record_landed(self, entry_id: str) -> None:
+        """The fault's inject call returned: it is in (a revert now has something to undo)."""
+        self._append({"record": LANDED, "id": entry_id, "time": time.time()})
+
     def record_reverted(self, entry_id: str, outcome: str) -> None:
         self._append({"record": REVERTED, "id": entry_id, "time": time.time(), "outcome": outcome})
 
-    def records(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        records: list[dict[str, Any]] = []
-        for line in self.path.read_text().splitlines():
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line from a killed writer
-            if isinstance(record, dict) and "id" in record:
-                records.append(record)
-        return records
+    def scan(self) -> Scan:
+        """Every readable record and the torn lines found; JournalDamaged for damage, BadInput
+        when the file cannot be read at all."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return Scan()
+        except IsADirectoryError:
+            raise BadInput(f"journal {self.path} is a directory; pass the journal file") from None
+        except OSError as exc:
+            raise BadInput(
+                f"journal {self.path} cannot be read ({exc.strerror}); check its permissions"
+            ) from None
+        return scan(self.path, data)
 
-    def open_entries(self) -> list[JournalEntry]:
-        """Entries injected and not yet reverted, oldest first."""
-        records = self.records()
+    def records(self) -> list[dict[str, Any]]:
+        return self.scan().records
+
+    def open_entries(self, records: list[dict[str, Any]] | None = None) -> list[JournalEntry]:
+        """Entries injected and not yet reverted, oldest first, with when each landed."""
+        records = self.records() if records is None else records
         closed = {r["id"] for r in records if r.get("record") == REVERTED}
-        return [
-            JournalEntry.from_record(r)
-            for r in records
-            if r.get("record") == INJECTED and r["id"] not in closed
-        ]
+        landed = {r["id"]: float(r["time"]) for r in records if r.get("record") == LANDED}
+        try:
+            return [
+                replace(JournalEntry.from_record(r), landed_at=landed.get(r["id"]))
+                for r in records
+                if r.get("record") == INJECTED and r["id"] not in closed
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInput(
+                f"journal {self.path} has an injected record without its {exc} field; check "
+                "that file (written by another program?) and run `flexchaos rollback` again"
+            ) from None
 
 
 def _ends_torn(fd: int) -> bool:

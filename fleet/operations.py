@@ -26,7 +26,6 @@ from flexchaos.errors import AzureCallFailed, NotFound, OperationTimeout, VmGone
 EMULATOR_TIMEOUT_S = 60.0
 AZURE_TIMEOUT_S = 1800.0
 CONFLICT_RETRIES = 5
-EVICTION_WINDOW_S = 300.0
 
 
 def default_timeout(target: FleetTarget) -> float:
@@ -49,8 +48,6 @@ class VmOps:
         self.target = target
         self.timeout_s = timeout_s if timeout_s is not None else default_timeout(target)
         self.rg = target.resource_group
-        # A requested eviction lands within the Preempt notice (>= 30 s) plus a deallocation.
-        self.eviction_window_s = EVICTION_WINDOW_S
         self._calls = threading.local()
 
     def mark(self) -> None:

@@ -3,18 +3,23 @@
 Each open entry is looked up by its fault (the registry of fleet/faults), reverted with only
 what the entry carries, and closed with a "reverted" record saying what was done. Reverts are
 idempotent and look at the fleet first, so running rollback twice does nothing the second
-time; a VM deleted or replaced meanwhile is reported and its entry closed.
+time; a VM deleted or replaced meanwhile is reported and its entry closed. Every entry gets
+one line: how far the fault got (journaled only, or landed), what was done or why nothing
+needed doing, and how long it took. A journal that cannot be read stops rollback before any
+call (fleet/journal_lines.py); a torn last line is reported and the complete entries are
+rolled back.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from fleet.faults import for_journal_kind
-from fleet.faults.base import GONE
+from fleet.faults.base import GONE, NothingToRevert
 from fleet.journal import Journal, JournalEntry
 from fleet.operations import VmOps
 from flexchaos.errors import Unreachable, VmGone
@@ -27,12 +32,26 @@ class RevertResult:
     entry: JournalEntry
     outcome: str
     ok: bool
+    seconds: float = 0.0
+
+    @property
+    def acted(self) -> bool:
+        """Something was undone (False: nothing needed doing, or the revert failed)."""
+        return self.ok and not isinstance(self.outcome, NothingToRevert)
+
+    @property
+    def status(self) -> str:
+        if not self.ok:
+            return "FAILED, left open"
+        return "reverted" if self.acted else "nothing to revert"
 
     def line(self) -> str:
-        where = f" on {self.entry.vm}" if self.entry.vm else ""
-        status = "reverted" if self.ok else "FAILED, left open"
-        return f"{self.entry.fault}{where} ({self.entry.target.get('scale_set')}): {status}: " + (
-            self.outcome
+        entry = self.entry
+        where = f" on {entry.vm}" if entry.vm else ""
+        phase = "landed" if entry.landed_at is not None else "journaled, not seen to land"
+        return (
+            f"{entry.fault}{where} ({entry.target.get('scale_set')}, {phase}): {self.status} "
+            f"in {self.seconds:.1f} s: {self.outcome}"
         )
 
 
@@ -43,22 +62,27 @@ def revert_entry(
     fault = for_journal_kind(entry.fault)
     if fault is None:
         return RevertResult(entry, f"no fault named {entry.fault!r} knows how to revert it", False)
+    began = time.monotonic()
+
+    def result(outcome: str, ok: bool) -> RevertResult:
+        return RevertResult(entry, outcome, ok, time.monotonic() - began)
+
     try:
         outcome = fault.revert(VmOps(entry.fleet(), timeout_s), entry)
     except VmGone:  # deleted while we reverted (a Replace repair): nothing left to revert
         outcome = GONE
     except Unreachable as exc:
         if entry.target.get("kind") != "emulator":  # Azure unreachable: keep it for later
-            return RevertResult(entry, str(exc).splitlines()[0], False)
+            return result(str(exc).splitlines()[0], False)
         # An emulator that is gone took its VMs with it: there is nothing left to revert.
-        outcome = (
+        outcome = NothingToRevert(
             f"the emulator at {entry.target.get('arm_url')} is no longer running; "
             "its fleet went with it, nothing to revert"
         )
     except Exception as exc:  # reported per entry; the other entries still get reverted
-        return RevertResult(entry, f"{type(exc).__name__}: {exc}".splitlines()[0], False)
-    journal.record_reverted(entry.id, outcome)
-    return RevertResult(entry, outcome, True)
+        return result(f"{type(exc).__name__}: {exc}".splitlines()[0], False)
+    journal.record_reverted(entry.id, str(outcome))
+    return result(outcome, True)
 
 
 def revert_entries(
@@ -82,8 +106,13 @@ def revert_entries(
 def rollback(
     journal: Journal, out: Callable[[str], None] = print, timeout_s: float | None = None
 ) -> list[RevertResult]:
-    """Revert every open entry of the journal, printing one line per entry."""
-    entries = journal.open_entries()
+    """Revert every open entry of the journal, printing one line per entry and a summary.
+    JournalDamaged (bad input) before any call when the journal cannot be read."""
+    began = time.monotonic()
+    found = journal.scan()
+    for torn in found.torn:
+        out(torn.text(journal.path))
+    entries = journal.open_entries(found.records)
     if not entries:
         out(f"nothing to roll back: {journal.path} has no open entries")
         return []
@@ -94,4 +123,10 @@ def rollback(
     results = revert_entries(journal, entries, timeout_s)
     for result in results:
         out(result.line())
+    acted = sum(r.acted for r in results)
+    failed = sum(not r.ok for r in results)
+    out(
+        f"rollback done in {time.monotonic() - began:.1f} s: {acted} reverted, "
+        f"{len(results) - acted - failed} with nothing to revert, {failed} failed (left open)"
+    )
     return results

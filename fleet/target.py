@@ -45,7 +45,9 @@ class FleetTarget:
     load_balancer: str | None = None
     allow_tag: tuple[str, str] | None = DEFAULT_ALLOW_TAG
     kind: TargetKind = "azure"
-    time_scale: float = 1.0  # wall seconds per platform second (the emulator's clock)
+    # Wall seconds per platform second (the emulator's clock; 1.0 on Azure): how long a
+    # platform delay, e.g. a Spot eviction's notice, takes on this fleet's clock.
+    time_scale: float = 1.0
 
     @classmethod
     def from_emulator(cls, info: EmulatorDetails, **overrides: Any) -> FleetTarget:

@@ -34,6 +34,7 @@ from flexchaos.fleet_spec import Fleet
 from flexchaos.input_checks import check_against_fleet
 from flexchaos.observation import Observation, capacity_tick
 from flexchaos.scenario import Scenario
+from load.registry import LoadRegistry, registry_beside
 from probes.measures import ERROR_RATE
 from probes.metrics import Metrics, compute_metrics
 from probes.probe_settings import ProbeSettings
@@ -104,6 +105,7 @@ class Experiment:
         self.options = options
         self.write = write
         self.work_dir = (options.work_dir / scenario.name).resolve()
+        self.run_id = f"{scenario.name}-{time.time_ns():x}"  # in its journal entries, Locust's dir
         self.outcome = Outcome(scenario, work_dir=self.work_dir)
         self._inventory = Inventory(fleet.target)
         self._baseline_count = 0
@@ -134,7 +136,7 @@ class Experiment:
                 self.check_steady_state()
             with Injector(
                 self.fleet.target, Journal(self.options.journal), self.options.limits,
-                run=f"{self.scenario.name}-{int(time.time())}",
+                run=self.run_id,
             ) as injector:  # fmt: skip
                 with self.step(f"Inject: {self.scenario.fault} (journaled first)"):
                     progress.set_phase("inject")
@@ -374,6 +376,7 @@ class Experiment:
             work_dir=self.work_dir,
             time_scale=self.fleet.time_scale,
             write=self.write,
+            registry=LoadRegistry(registry_beside(self.options.journal), self.run_id),
         )
         self.outcome.load_dir = self._observation.load.workdir
         return self._observation

@@ -22,6 +22,7 @@ from fleet.target import FleetTarget
 from flexchaos.progress import Progress, RequestLogTail
 from flexchaos.request_timeouts import locust_timeout, probe_timeout
 from load.env import TIMEOUT_ENV
+from load.registry import LoadRegistry
 from load.runner import LoadPlan, LoadResult, LoadRun
 from probes.capacity import CapacityProbe, InstanceState
 from probes.diagnostics import Diagnostics, LocustExit
@@ -56,7 +57,10 @@ class Observation:
 
     `target`: the fleet watched — its VM listing feeds the capacity probe (unless `instances` is
     given) and, when it names a load balancer, its per-backend health feeds the routing probe
-    (unless `routing` is given)."""
+    (unless `routing` is given). Locust writes under `work_dir/locust/<run>/` (the registry's
+    run), so a run reads only its own request logs (never those of a killed run's load
+    generator), and its processes go into the registry, so that `flexchaos rollback` can stop
+    any a killed run left behind."""
 
     def __init__(
         self,
@@ -74,6 +78,7 @@ class Observation:
         write: Callable[[str], None],
         routing: Callable[[], Iterable[BackendState]] | None = None,
         target: FleetTarget | None = None,
+        registry: LoadRegistry | None = None,
     ) -> None:
         self._call_log = None if target is None else target.clients.call_log
         # A listing on demand (the recovery wait) doubles the probe's rate at most: only when
@@ -116,13 +121,15 @@ class Observation:
                     TIMEOUT_ENV: f"{locust_timeout(time_scale):g}",
                 },
             ),
-            work_dir / "locust",
+            work_dir / "locust" / (registry.run if registry is not None else "run"),
         )
+        self.registry = registry
         self.progress = Progress(
             name, write, RequestLogTail(self.load.request_logs),
             self.capacity.frame, self.traffic.frame, time_scale,
         )  # fmt: skip
         self.load_result: LoadResult | None = None
+        self.progress_write = write
         self._stack = ExitStack()
 
     @property
@@ -140,6 +147,7 @@ class Observation:
             stack.callback(gc.unfreeze)
             self.load.start()
             stack.callback(self._stop_load)
+            self._register(lambda registry: registry.record_started(self.load.processes()))
             self.load.wait_for_first_requests(timeout=FIRST_REQUEST_TIMEOUT_S)
             self.capacity.start()
             stack.callback(self.capacity.stop)
@@ -158,6 +166,20 @@ class Observation:
 
     def _stop_load(self) -> None:
         self.load_result = self.load.stop()
+        self._register(lambda registry: registry.record_stopped())
+
+    def _register(self, note: Callable[[LoadRegistry], None]) -> None:
+        """Record in the registry; a registry that cannot be written is said, not fatal (Locust
+        still dies with the harness by its parent-death signal)."""
+        if self.registry is None:
+            return
+        try:
+            note(self.registry)
+        except OSError as exc:
+            self.progress_write(
+                f"  load generators not recorded in {self.registry.path} ({exc.strerror}); "
+                "`flexchaos rollback` cannot stop them if this run is killed"
+            )
 
     def requests(self) -> pd.DataFrame:
         """Every request so far, Locust's and the probe's, on one clock."""

@@ -234,6 +234,12 @@ class LoadRun:
             self.workers.append(self._spawn(self.worker_command(), f"worker-{index}.log"))
         return self
 
+    def processes(self) -> list[tuple[str, int]]:
+        """(role, pid) of every process this run started (load/registry.py records them)."""
+        started = [("master", self.master)] if self.master is not None else []
+        started += [(f"worker-{i}", w) for i, w in enumerate(self.workers)]
+        return [(role, proc.pid) for role, proc in started]
+
     def request_logs(self) -> list[Path]:
         return sorted(self.request_log_dir.glob("*.jsonl"))
 

@@ -30,7 +30,14 @@ from fleet.selection import Selection
 from fleet.target import FleetTarget
 from flexchaos.errors import FlexchaosError
 
-GONE = "VM no longer exists (deleted or replaced meanwhile); nothing to revert"
+
+class NothingToRevert(str):
+    """A revert outcome that says nothing needed undoing (the fault never landed, or was
+    already reverted): still the phrase to print, so callers that only print it keep working;
+    rollback reports it as "nothing to revert" rather than "reverted"."""
+
+
+GONE = NothingToRevert("VM no longer exists (deleted or replaced meanwhile); nothing to revert")
 NOT_RUNNING = ("stopped", "deallocated", "stopping", "deallocating", "starting", "deleted")
 
 
@@ -172,7 +179,9 @@ class Fault:
         return HoldEnd(detail="hold time over")
 
     def revert(self, ops: VmOps, entry: JournalEntry) -> str:
-        return f"{self.name} has no revert; nothing to do"
+        """Undo the fault, idempotently, from the entry alone; return what was done (a
+        NothingToRevert when nothing needed doing). Never wait long for nothing."""
+        return NothingToRevert(f"{self.name} has no revert; nothing to do")
 
     # -- what the observations show ----------------------------------------------------------
     def prove(self, injection: Injection, seen: Sequence[Seen]) -> Proof:

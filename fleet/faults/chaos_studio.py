@@ -24,7 +24,17 @@ from typing import Any, ClassVar
 
 import fleet.faults.chaos_executions as executions
 from fleet.azure_errors import translated
-from fleet.faults.base import Effect, Fault, HoldEnd, Injection, Intent, PlanCalls, Proof, Seen
+from fleet.faults.base import (
+    Effect,
+    Fault,
+    HoldEnd,
+    Injection,
+    Intent,
+    NothingToRevert,
+    PlanCalls,
+    Proof,
+    Seen,
+)
 from fleet.faults.base import seen_out_of_running as _seen_out_of_running
 from fleet.faults.power import start_unless_running
 from fleet.inventory import Instance
@@ -314,7 +324,10 @@ class ChaosStudioFault(Fault):
         else:
             last = executions[-1].status if executions else "never started"
             ended = f"experiment {name} not running ({last})"
-        return f"{ended}; {restore_vms(ops, list(entry.revert.get('vms') or []))}"
+        restored = restore_vms(ops, list(entry.revert.get("vms") or []))
+        if not running and isinstance(restored, NothingToRevert):
+            return NothingToRevert(f"{ended}; {restored}")
+        return f"{ended}; {restored}"
 
     # -- what the observations show ----------------------------------------------------------
     def prove(self, injection: Injection, seen: Sequence[Seen]) -> Proof:
@@ -355,9 +368,9 @@ def restore_vms(ops: VmOps, vms: Sequence[str]) -> str:
         return "no VMs"
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(vms))) as pool:
         results = list(pool.map(lambda vm: start_unless_running(ops, vm), vms))
-    started = [vm for vm, r in zip(vms, results, strict=True) if " started " in f" {r} "]
+    started = [vm for vm, r in zip(vms, results, strict=True) if not isinstance(r, NothingToRevert)]
     if not started:
-        return f"{len(vms)} VM(s) already running"
+        return NothingToRevert(f"{len(vms)} VM(s) already running")
     return f"started {', '.join(started)}"
 
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from fleet.faults.base import GONE, Effect, Fault, Injection, Intent, Proof, Seen
+from fleet.faults.base import (
+    GONE,
+    Effect,
+    Fault,
+    Injection,
+    Intent,
+    NothingToRevert,
+    Proof,
+    Seen,
+)
 from fleet.inventory import Instance
 from fleet.journal import JournalEntry
 from fleet.operations import VmOps
@@ -104,7 +113,9 @@ class BreakHealthExtension(Fault):
                 return GONE
             current = {}
         if (current.get("properties") or {}).get("settings") == original.get("settings"):
-            return f"{vm} health extension {name} already has its original settings"
+            return NothingToRevert(
+                f"{vm} health extension {name} already has its original settings"
+            )
         ops.put_extension(vm, name, entry.revert["location"], original)
         return f"{vm} health extension {name} settings restored"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from fleet.faults.base import GONE, Effect, Fault
+from fleet.faults.base import GONE, Effect, Fault, NothingToRevert
 from fleet.journal import JournalEntry
 from fleet.operations import VmOps
 from fleet.selection import Selection
@@ -94,6 +94,17 @@ class Restart(Fault):
         ops.restart(entry.vm or "")
         return Effect(f"{entry.vm} restarted")
 
+    def revert(self, ops: VmOps, entry: JournalEntry) -> str:
+        """Nothing to undo: the platform brings the VM back by itself. If the run was killed
+        mid-operation, wait (bounded) for the operation to end, so that rollback returns with
+        the VM back, and say in which state it is."""
+        vm = entry.vm or ""
+        state = ops.wait_stable(vm)
+        if state is None:
+            return GONE
+        how = "it ended" if entry.landed_at is not None else "it ended by itself, if it was sent"
+        return NothingToRevert(f"{self.name} has no revert; {vm} is {state} ({how})")
+
 
 class Redeploy(Restart):
     name = "redeploy"
@@ -116,7 +127,7 @@ def start_unless_running(ops: VmOps, vm: str) -> str:
     if state is None:
         return GONE
     if state == "running":
-        return f"{vm} already running; nothing to do"
+        return NothingToRevert(f"{vm} already running; nothing to do")
     ops.start(vm)
     ops.wait_power_state(vm, ["running"], f"{vm} to run")
     return f"{vm} started (was {state})"

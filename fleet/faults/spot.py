@@ -10,12 +10,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from fleet.faults.base import GONE, Effect, Fault, Intent
+from fleet.faults.base import GONE, Effect, Fault, Intent, NothingToRevert
 from fleet.faults.power import start_unless_running
 from fleet.inventory import Instance
 from fleet.journal import JournalEntry
 from fleet.operations import VmOps
-from flexchaos.errors import FlexchaosError
+from flexchaos.errors import OperationTimeout
 
 
 class Evict(Fault):
@@ -54,24 +54,50 @@ class Evict(Fault):
         return Effect(f"{vm} evicted ({state or 'deleted'})")
 
     def revert(self, ops: VmOps, entry: JournalEntry) -> str:
+        """Start the VM if its eviction took it down. A VM found running is either never
+        evicted or already started again: the journal's "landed" record tells which, and
+        without it the only wait is for an eviction that may have been sent just before the
+        run died — bounded by the Preempt notice on this fleet's clock, from the journal time."""
         vm = entry.vm or ""
         policy = entry.revert.get("eviction_policy", "Deallocate")
         state = ops.power_state(vm)
-        # An eviction lands within the Preempt notice plus the deallocation: wait no longer
-        # than that for one that was requested (or may never have been, if we were killed).
-        pending_s = entry.time + min(ops.timeout_s, ops.eviction_window_s) - time.time()
-        if state == "running" and pending_s > 0:
+        if state == "running" and entry.landed_at is not None:
+            return NothingToRevert(
+                f"{vm} is running again: its eviction landed and was already reverted; "
+                "nothing to do"
+            )
+        if state == "running":
+            window_s = EVICTION_WINDOW_PLATFORM_S * entry.fleet().time_scale
+            pending_s = min(ops.timeout_s, entry.time + window_s - time.time())
+            if pending_s <= 0:
+                return NothingToRevert(
+                    f"{vm} is running and its eviction never landed (the Preempt notice "
+                    "has passed since it was journaled): it was never sent; nothing to revert"
+                )
             try:
                 state = ops.wait_power_state(
-                    vm, ["deallocated", None], f"{vm}'s eviction", timeout_s=pending_s
+                    vm, EVICTED_OR_GOING, f"{vm}'s eviction", timeout_s=pending_s
                 )
-            except FlexchaosError:
-                return f"{vm} is running and was not evicted; nothing to revert"
+            except OperationTimeout:
+                return NothingToRevert(
+                    f"{vm} is still running after the Preempt notice "
+                    f"({EVICTION_WINDOW_PLATFORM_S:.0f} s platform from the journal entry): "
+                    "its eviction was never sent; nothing to revert"
+                )
         if state is None:
             if policy == "Delete":
-                return f"{vm} was deleted by its eviction (policy Delete); nothing to restore"
+                return NothingToRevert(
+                    f"{vm} was deleted by its eviction (policy Delete); nothing to restore"
+                )
             return GONE
         return start_unless_running(ops, vm)
+
+
+# A requested eviction takes the VM down after its Preempt notice: at least 30 s, delivered
+# "up to 30 seconds prior" (docs/azure-behaviour.md §2.5); twice that bounds the wait for one
+# that may have been sent, in platform seconds (the emulator's clock scales it).
+EVICTION_WINDOW_PLATFORM_S = 60.0
+EVICTED_OR_GOING = ["stopping", "deallocating", "stopped", "deallocated", None]
 
 
 FAULTS = (Evict(),)

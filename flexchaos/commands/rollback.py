@@ -1,4 +1,10 @@
-"""`flexchaos rollback`: revert every fault the journal says is still in."""
+"""`flexchaos rollback`: stop any load generator a killed run left behind, then revert every
+fault the journal says is still in.
+
+Exit 0 when everything is back (or nothing was open), 1 when a revert failed (its entry stays
+open for the next rollback), 2 when the journal cannot be read (damaged, a directory,
+unreadable): one line naming the line to check, and nothing is reverted on a guess.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,12 @@ from fleet.journal import require_journal
 from fleet.rollback import rollback
 from flexchaos.errors import FlexchaosError
 from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
+from load.registry import LoadRegistry, registry_beside
 
-HELP = "revert every open fault in the journal (idempotent; safe after a crash)"
+HELP = (
+    "revert every open fault in the journal and stop load a killed run left behind "
+    "(idempotent; safe after a crash)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if args.work_dir is not None and not args.work_dir.is_dir():
             raise FlexchaosError(f"work dir {args.work_dir} does not exist; pass --work-dir DIR")
         journal = WorkDir(args.work_dir or DEFAULT_WORK_DIR).journal
+        stop_left_behind_load(journal)
         if not journal.exists():
             # No game day ever injected a fault here (or none ran): an always-run pipeline step
             # must pass. A --journal given explicitly must exist (a typo is not "nothing to do").
@@ -44,5 +55,13 @@ def run(args: argparse.Namespace) -> int:
             return 0
     else:
         journal = args.journal
+        stop_left_behind_load(journal)
     results = rollback(require_journal(journal), print, args.timeout)
     return 1 if any(not r.ok for r in results) else 0
+
+
+def stop_left_behind_load(journal: Path) -> None:
+    """Locust processes a killed run recorded beside its journal and never stopped."""
+    registry = LoadRegistry(registry_beside(journal))
+    if registry.path.is_file() and registry.stop_left_behind(print) == 0:
+        print("no load generator left running")

@@ -143,7 +143,7 @@ def test_full_lifecycle(emulator: RunningEmulator, settled: FleetTarget, tmp_pat
     assert power_states(target, names) == {"running"}
     # one journal entry for the experiment, written before the start, closed after
     records = journal.records()
-    assert [r["record"] for r in records] == ["injected", "reverted"]
+    assert [r["record"] for r in records] == ["injected", "landed", "reverted"]
     assert records[0]["fault"] == "chaos-shutdown" and records[0]["revert"]["vms"] == sorted(names)
     assert records[0]["time"] <= truth[0][0]
     assert journal.open_entries() == []

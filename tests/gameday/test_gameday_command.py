@@ -62,9 +62,11 @@ def test_targets_too_strict_exit_1_and_name_the_missed_target(fleet, tmp_path: P
     assert "test_stop_vm  FAILED        min_healthy_capacity" in out  # the closing table
     assert (tmp_path / "out" / "junit.xml").is_file()
     assert any((tmp_path / "allure-results").glob("*-result.json"))
-    # the fault was reverted: the journal has one injected entry and its revert
-    lines = (tmp_path / "journal.jsonl").read_text().splitlines()
-    assert len(lines) == 2 and '"reverted"' in lines[1]
+    # the fault was reverted: the journal has one injected entry, its landing and its revert
+    from fleet.journal import Journal
+
+    records = Journal(tmp_path / "journal.jsonl").records()
+    assert [r["record"] for r in records] == ["injected", "landed", "reverted"]
 
 
 def test_met_targets_exit_0_with_the_verdict_table(fleet, tmp_path: Path) -> None:

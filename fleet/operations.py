@@ -37,6 +37,7 @@ class VmOps:
         self.target = target
         self.timeout_s = timeout_s if timeout_s is not None else default_timeout(target)
         self.rg = target.resource_group
+        self.run_id: str | None = None  # the injector's run id: names of what the run creates
         # A requested eviction lands within the Preempt notice (>= 30 s) plus a deallocation.
         self.eviction_window_s = EVICTION_WINDOW_S
 

@@ -81,8 +81,8 @@ FLEET_OPTIONS: tuple[Option, ...] = (
     Option("topology", "topology TOML of the emulator started for the run", metavar="FILE"),
     Option(
         "time-scale",
-        "wall seconds per platform second of the emulator started for the run, in (0, 1]",
-        DEFAULT_TIME_SCALE,
+        "wall seconds per platform second, in (0, 1]: of the emulator started for the run "
+        f"(default {DEFAULT_TIME_SCALE}); with --arm-url, the running emulator's (checked)",
         metavar="S",
     ),
 )
@@ -118,6 +118,7 @@ class FleetSpec:
     allow_tag: tuple[str, str] = DEFAULT_ALLOW_TAG
     topology: Path | None = None
     time_scale: float = DEFAULT_TIME_SCALE
+    time_scale_given: bool = False  # named on the command line or in an ini file: checked
     traffic: bool = False  # a game day drives traffic, so it needs a load balancer frontend
 
     @classmethod
@@ -137,6 +138,7 @@ class FleetSpec:
             allow_tag=parse_tag(text(values, "allow_tag") or "=".join(DEFAULT_ALLOW_TAG)),
             topology=_path(text(values, "topology")),
             time_scale=_time_scale(text(values, "time_scale")),
+            time_scale_given=text(values, "time_scale") is not None,
             traffic=traffic,
         )
         spec._check()
@@ -163,6 +165,15 @@ class FleetSpec:
             if missing:
                 why = " (the scale set and its load balancer frontend)" if self.traffic else ""
                 raise FlexchaosError(f"--fleet azure needs {', '.join(missing)}{why}")
+        if self.kind == "azure" and (self.topology is not None or self.time_scale_given):
+            flag = "--topology" if self.topology is not None else "--time-scale"
+            raise FlexchaosError(f"{flag} applies only to the emulator; --fleet azure runs at "
+                                 "Azure's own pace on the scale set that is there")  # fmt: skip
+        if self.arm_url and self.kind == "emulator" and self.topology is not None:
+            raise FlexchaosError(
+                "--topology applies only to an emulator started for the run; the emulator at "
+                f"{self.arm_url} has its own: drop --topology or --arm-url"
+            )
         if self.starts_emulator and self.topology is not None:
             from emulator.topology import load_topology
 
@@ -220,6 +231,12 @@ def parse_tag(tag: str, what: str = "--allow-tag") -> tuple[str, str]:
 
 
 def _emulator_fleet(spec: FleetSpec, info: EmulatorInfo) -> Fleet:
+    if spec.time_scale_given and abs(spec.time_scale - float(info.time_scale)) > 1e-9:
+        raise FlexchaosError(
+            f"--time-scale {spec.time_scale:g} does not match the emulator at {info.arm_url}, "
+            f"which runs at {float(info.time_scale):g}; drop --time-scale or pass "
+            f"{float(info.time_scale):g}"
+        )
     overrides = {
         key: value
         for key, value in {

@@ -86,8 +86,9 @@ def test_a_malformed_topology_is_refused_before_any_emulator_starts(tmp_path: Pa
     topology.write_text("[scale_set\n")
     with pytest.raises(FlexchaosError, match=r"bad\.toml"):
         FleetSpec.parse({"topology": str(topology)})
-    # attached to a running emulator, a topology is not this run's to apply
-    assert FleetSpec.parse({"topology": str(topology), "arm_url": "http://127.0.0.1:1"})
+    # attached to a running emulator, a topology is not this run's to apply: refused, not ignored
+    with pytest.raises(FlexchaosError, match="--topology applies only to an emulator started"):
+        FleetSpec.parse({"topology": str(topology), "arm_url": "http://127.0.0.1:1"})
 
 
 def test_an_azure_fleet_is_named_not_contacted() -> None:

@@ -31,8 +31,9 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
 
 from fleet.azure_errors import translated
+from fleet.journal import INJECTED, Journal, JournalEntry
 from fleet.target import FleetTarget
-from flexchaos.errors import BadInput
+from flexchaos.errors import BadInput, FlexchaosError, Unreachable
 
 LEASE_TAG = "flexchaos-lease"
 EMULATOR_TTL_S = 20.0  # wall seconds; renewed every third of it
@@ -272,6 +273,32 @@ def break_stale(target: FleetTarget) -> str | None:
             shown = record.holder() if record else tags[LEASE_TAG]
             return f"broke the stale lease of {shown} on scale set '{target.scale_set}' ({why})"
     return f"lease on scale set '{target.scale_set}' kept changing; left as it is"
+
+
+def break_stale_leases(journal: Journal, out: Callable[[str], None] = print) -> None:
+    """`flexchaos rollback`'s last step: break the stale leases on the scale sets the journal
+    names (a killed run leaves its lease behind), one line each; a set that cannot be reached
+    is said so and skipped (its lease expires by itself)."""
+    seen: dict[tuple[str, str, str, str], FleetTarget] = {}
+    for record in journal.records():
+        if record.get("record") != INJECTED or not isinstance(record.get("target"), dict):
+            continue
+        try:
+            target = JournalEntry.from_record(record).fleet
+        except (KeyError, TypeError, ValueError):
+            continue
+        key = (target.endpoint.arm_url, target.subscription_id, target.resource_group,
+               target.scale_set)  # fmt: skip
+        seen[key] = target
+    for target in seen.values():
+        try:
+            done = break_stale(target)
+        except FlexchaosError as exc:
+            if not (target.endpoint.is_emulator and isinstance(exc, Unreachable)):
+                out(f"lease of scale set '{target.scale_set}' not checked: {exc}")
+            continue  # an emulator that is gone took its lease with it
+        if done:
+            out(done)
 
 
 def _iso(epoch: float) -> str:

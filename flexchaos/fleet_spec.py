@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 FleetKind = Literal["emulator", "azure"]
 FLEETS: tuple[FleetKind, ...] = ("emulator", "azure")
 DEFAULT_TIME_SCALE = 0.05  # the emulator's own default: a 10-minute repair grace in 30 s
+# Below this the emulator cannot keep up (a 5 s health probe every 5 ms wall at 0.001; at 1e-7
+# every VM reads unhealthy): refused rather than simulated wrongly.
+MIN_TIME_SCALE = 0.001
 
 FLEET_OPTIONS: tuple[Option, ...] = (
     Option(
@@ -81,8 +84,9 @@ FLEET_OPTIONS: tuple[Option, ...] = (
     Option("topology", "topology TOML of the emulator started for the run", metavar="FILE"),
     Option(
         "time-scale",
-        "wall seconds per platform second, in (0, 1]: of the emulator started for the run "
-        f"(default {DEFAULT_TIME_SCALE}); with --arm-url, the running emulator's (checked)",
+        f"wall seconds per platform second, {MIN_TIME_SCALE:g} to 1: of the emulator started "
+        f"for the run (default {DEFAULT_TIME_SCALE}); with --arm-url, the running emulator's "
+        "(checked)",
         metavar="S",
     ),
 )
@@ -267,6 +271,9 @@ def _time_scale(value: str | None) -> float:
         scale = float(value)
     except ValueError:
         scale = float("nan")
-    if not 0 < scale <= 1:  # also false for nan
-        raise FlexchaosError(f"--time-scale must be a number in (0, 1], got {value!r}")
+    if not MIN_TIME_SCALE <= scale <= 1:  # also false for nan
+        raise FlexchaosError(
+            f"--time-scale must be a number from {MIN_TIME_SCALE:g} to 1 (wall seconds per "
+            f"platform second, e.g. 0.05), got {value!r}"
+        )
     return scale

@@ -141,14 +141,14 @@ class Lease:
         kwargs: dict[str, Any] = {}
         if etag:
             kwargs = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
-        try:
-            with translated(f"{what} on scale set '{t.scale_set}'"):
+        with translated(f"{what} on scale set '{t.scale_set}'"):
+            try:
                 poller = t.clients.compute.virtual_machine_scale_sets.begin_update(
                     t.resource_group, t.scale_set, {"tags": tags}, **kwargs
                 )
                 poller.result()
-        except ResourceModifiedError:  # 412: re-read and decide again
-            return False
+            except ResourceModifiedError:  # 412: re-read and decide again
+                return False
         return True
 
     def current(self) -> LeaseRecord | None:

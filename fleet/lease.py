@@ -284,7 +284,7 @@ def break_stale_leases(journal: Journal, out: Callable[[str], None] = print) -> 
         if record.get("record") != INJECTED or not isinstance(record.get("target"), dict):
             continue
         try:
-            target = JournalEntry.from_record(record).fleet
+            target = JournalEntry.from_record(record).fleet()
         except (KeyError, TypeError, ValueError):
             continue
         key = (target.endpoint.arm_url, target.subscription_id, target.resource_group,

@@ -9,14 +9,17 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
 
 from emulator.launcher import RunningEmulator
+from fleet.journal import Journal, new_entry
 from fleet.lease import LEASE_TAG, Lease, LeaseHeld, LeaseRecord, break_stale
 from fleet.target import FleetTarget
+from tests.fleet.support import flexchaos
 from tests.waiting import wait_for
 
 
@@ -135,3 +138,20 @@ def test_rollback_breaks_a_stale_lease_and_never_a_live_one(target: FleetTarget)
     assert f"its process {gone.pid} is gone" in (break_stale(target) or "")
     assert LEASE_TAG not in scale_set(target)["tags"]
     assert break_stale(target) is None  # nothing to break
+
+
+def test_flexchaos_rollback_breaks_the_lease_a_killed_run_left(
+    target: FleetTarget, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    entry = new_entry(target, "stop", "vm-0", run="killed-run")
+    journal.record_injected(entry)
+    journal.record_reverted(entry.id, "reverted before the kill")
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    write_tag(target, LeaseRecord("killed-run", socket.gethostname(), int(done.stdout),
+                                  time.time() + 600).text())  # fmt: skip
+    result = flexchaos("rollback", "--journal", str(journal.path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broke the stale lease of run killed-run" in result.stdout, result.stdout
+    assert LEASE_TAG not in scale_set(target)["tags"]

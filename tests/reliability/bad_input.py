@@ -44,7 +44,9 @@ class Case:
 
     @property
     def command(self) -> str:
-        return "flexchaos " + " ".join(_quote(a) for a in self.argv)
+        """As the README shows it: `URL` for the emulator, `TMP` for the scratch folder."""
+        shown = " ".join(_quote(a) for a in self.argv).replace("{arm}", "URL")
+        return ("flexchaos " + shown.replace("{tmp}", "TMP")).strip()
 
 
 def plan(*argv: str) -> tuple[str, ...]:

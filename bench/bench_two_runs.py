@@ -4,7 +4,9 @@ every time, and the set must never have more VMs down than the guard allows.
 Each trial starts two `flexchaos gameday` processes on one emulator (seeded stagger of 0 to
 0.5 s between them; half the trials at exactly 0), cycling through the experiments that broke
 in issue 14 (zone down: 4 of 6 VMs down; stop: each run judged the other's fault; Chaos Studio
-shutdown: a shared experiment name). A sampler lists the VMs through the SDK every 50 ms and
+shutdown: a shared experiment name). Once one run is refused and the other's fault is seen in,
+the race is over: the other run gets SIGTERM, reverts and exits 130, so a trial costs a fraction
+of a full experiment. A sampler lists the VMs through the SDK every 50 ms and
 keeps the most seen out of `running` at once. Figures: bench/results/reliability.json, key
 "two_runs".
 
@@ -48,6 +50,31 @@ def wait_settled(target: FleetTarget) -> None:
     raise SystemExit("the fleet did not settle between trials")
 
 
+def summarise(trials: list[dict], seed: int, wanted: int) -> dict:
+    """The section's figures from the trials so far (written after every trial)."""
+    ran_codes: Counter[int] = Counter()
+    for t in trials:
+        codes = list(t["exit_codes"])
+        if t["refused_by_lease"]:
+            codes.remove(2)  # the refused run; what is left ran (130: stopped once its fault
+            # was in and the other run refused; it reverted)
+        ran_codes.update(codes)
+    figures = {
+        "trials": len(trials),
+        "second_refused_every_time": all(t["refused_by_lease"] == 1 for t in trials),
+        "refused_by_lease": sum(t["refused_by_lease"] for t in trials),
+        "guard_max_down": GUARD_MAX_DOWN,
+        "max_down_seen": max(t["max_down"] for t in trials),
+        "never_over_guard": all(t["max_down"] <= GUARD_MAX_DOWN for t in trials),
+        "exit_codes_of_the_run_that_ran": {str(k): v for k, v in sorted(ran_codes.items())},
+        "seed": seed,
+        "time_scale": 0.05,
+        "trials_detail": trials,
+    }
+    figures["trials_planned"] = wanted
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
@@ -63,7 +90,7 @@ def main() -> int:
             stagger = 0.0 if n % 2 == 0 else round(rng.uniform(0.0, 0.5), 3)
             result = two_runs(
                 emulator, Path(tmp) / f"trial{n}", experiment=REPO / "experiments" / experiment,
-                stagger_s=stagger, users=1,  # what is measured is the lease, not the verdict
+                stagger_s=stagger, users=1, stop_after_refusal=True,  # the lease, not the verdict
             )  # fmt: skip
             refused = [r for r in result.runs if r.refused_by_lease]
             trial = {
@@ -77,29 +104,13 @@ def main() -> int:
                 "wall_s": [round(r.wall_s, 2) for r in result.runs],
             }
             trials.append(trial)
+            update("two_runs", summarise(trials, args.seed, args.trials))  # kept if cut short
             print(
                 f"trial {n + 1:2d} {trial['experiment']:<20} stagger {stagger:5.3f} s: exits "
                 f"{trial['exit_codes']}, refused {len(refused)}, max down {result.max_down}",
                 flush=True,
             )
-    ran_codes: Counter[int] = Counter()
-    for t in trials:
-        codes = list(t["exit_codes"])
-        if t["refused_by_lease"]:
-            codes.remove(2)  # the refused run; what is left ran
-        ran_codes.update(codes)
-    figures = {
-        "trials": len(trials),
-        "second_refused_every_time": all(t["refused_by_lease"] == 1 for t in trials),
-        "refused_by_lease": sum(t["refused_by_lease"] for t in trials),
-        "guard_max_down": GUARD_MAX_DOWN,
-        "max_down_seen": max(t["max_down"] for t in trials),
-        "never_over_guard": all(t["max_down"] <= GUARD_MAX_DOWN for t in trials),
-        "exit_codes_of_the_run_that_ran": {str(k): v for k, v in sorted(ran_codes.items())},
-        "seed": args.seed,
-        "time_scale": 0.05,
-        "trials_detail": trials,
-    }
+    figures = summarise(trials, args.seed, args.trials)
     path = update("two_runs", figures)
     print(
         f"{path}: second refused in {figures['refused_by_lease']}/{len(trials)} trials; "

@@ -10,6 +10,7 @@ the guard allows.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -109,27 +110,52 @@ def two_runs(
     stagger_s: float = 0.0,
     timeout_s: float = 600.0,
     users: int = 4,
+    stop_after_refusal: bool = False,
 ) -> TwoRuns:
-    """Start two game days `stagger_s` apart on the emulator's scale set and wait for both."""
+    """Start two game days `stagger_s` apart on the emulator's scale set and wait for both.
+
+    `stop_after_refusal` (the bench): once one run was refused and the other's fault is seen
+    in, the other gets SIGTERM (it reverts and exits 130); the race is over by then, and the
+    trial costs a fraction of a full experiment."""
     target = FleetTarget.from_emulator(emulator.info)
+    tmp.mkdir(parents=True, exist_ok=True)
     mark = time.time()
-    started: list[tuple[subprocess.Popen[str], float]] = []
+    started: list[tuple[subprocess.Popen[str], float, Path]] = []
     with DownSampler(target, timeout_s) as sampler:
         for i in (1, 2):
             if i == 2 and stagger_s > 0:
                 time.sleep(stagger_s)  # the stagger under test, not a synchronisation
-            process = subprocess.Popen(
-                gameday_cmd(emulator, tmp / f"run{i}", experiment, users), cwd=REPO, text=True,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            started.append((process, time.monotonic()))
-        runs = []
-        for process, t0 in started:
-            output, _ = process.communicate(timeout=timeout_s)
-            runs.append(Run(process.returncode, output, time.monotonic() - t0))
-    log = emulator.client.requests()["log"]
+            log = tmp / f"run{i}.log"
+            with log.open("w") as out:
+                process = subprocess.Popen(
+                    gameday_cmd(emulator, tmp / f"run{i}", experiment, users), cwd=REPO,
+                    text=True, stdout=out, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            started.append((process, time.monotonic(), log))
+        walls: dict[int, float] = {}
+        deadline = time.monotonic() + timeout_s
+        stopped = False
+        while len(walls) < 2 and time.monotonic() < deadline:
+            for n, (process, t0, _) in enumerate(started):
+                if n not in walls and process.poll() is not None:
+                    walls[n] = time.monotonic() - t0
+            refused = [n for n in walls if REFUSED in started[n][2].read_text()]
+            over = refused and len(walls) == 1 and sampler.max_down > 0  # the other's fault is in
+            if stop_after_refusal and over and not stopped:
+                started[1 - refused[0]][0].send_signal(signal.SIGTERM)
+                stopped = True
+            time.sleep(SAMPLE_S)
+        for process, _, _ in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    runs = tuple(
+        Run(p.returncode, log.read_text(), walls.get(n, timeout_s))
+        for n, (p, _, log) in enumerate(started)
+    )
+    entries = emulator.client.requests()["log"]
     calls = sum(
-        1 for e in log
+        1 for e in entries
         if e["time"] >= mark and e["method"] == "POST" and str(e["path"]).endswith(FAULT_CALLS)
     )  # fmt: skip
     return TwoRuns((runs[0], runs[1]), sampler.max_down, sampler.size, calls, stagger_s)

@@ -16,6 +16,7 @@ keeps the most seen out of `running` at once. Figures: bench/results/reliability
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -25,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.reliability_results import update
+from bench.reliability_results import RESULTS, update
 from emulator.launcher import RunningEmulator
 from fleet.inventory import Inventory
 from fleet.target import FleetTarget
@@ -75,11 +76,35 @@ def summarise(trials: list[dict], seed: int, wanted: int) -> dict:
     return figures
 
 
+def merge(sections: list[str]) -> int:
+    """Join parallel series (each on its own emulator) into the section "two_runs"."""
+    data = json.loads(RESULTS.read_text(encoding="utf-8"))
+    parts = [data[s] for s in sections if s in data]
+    trials = [t for part in parts for t in part["trials_detail"]]
+    figures = summarise(trials, parts[0]["seed"], sum(p["trials_planned"] for p in parts))
+    figures["series"] = [{"seed": p["seed"], "trials": p["trials"]} for p in parts]
+    for section in sections[1:]:
+        data.pop(section, None)
+    RESULTS.write_text(json.dumps({**data, "two_runs": figures}, indent=2, sort_keys=True) + "\n")
+    print(f"two_runs: {figures['trials']} trials, refused {figures['refused_by_lease']}, "
+          f"max down {figures['max_down_seen']}")  # fmt: skip
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--section", default="two_runs",
+        help="key in reliability.json (a second series in parallel writes its own; "
+        "--merge joins them)",
+    )  # fmt: skip
+    parser.add_argument("--merge", nargs="*", default=None, metavar="SECTION",
+                        help="join these sections' trials into two_runs and exit")  # fmt: skip
     args = parser.parse_args()
+    if args.merge is not None:
+        return merge(["two_runs", *args.merge])
     rng = random.Random(args.seed)
     trials = []
     with RunningEmulator(time_scale=0.05) as emulator, tempfile.TemporaryDirectory() as tmp:
@@ -104,14 +129,14 @@ def main() -> int:
                 "wall_s": [round(r.wall_s, 2) for r in result.runs],
             }
             trials.append(trial)
-            update("two_runs", summarise(trials, args.seed, args.trials))  # kept if cut short
+            update(args.section, summarise(trials, args.seed, args.trials))  # kept if cut short
             print(
                 f"trial {n + 1:2d} {trial['experiment']:<20} stagger {stagger:5.3f} s: exits "
                 f"{trial['exit_codes']}, refused {len(refused)}, max down {result.max_down}",
                 flush=True,
             )
     figures = summarise(trials, args.seed, args.trials)
-    path = update("two_runs", figures)
+    path = update(args.section, figures)
     print(
         f"{path}: second refused in {figures['refused_by_lease']}/{len(trials)} trials; "
         f"most VMs down at once {figures['max_down_seen']} (guard {GUARD_MAX_DOWN})"

@@ -84,6 +84,7 @@ def runs(
     return results, mutating_calls_since(emulator.client, mark), tmp
 
 
+@pytest.mark.timeout(1200)  # the first case runs them all (~25 s idle; far more on a busy box)
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_changes_nothing(case: Case, runs, fleet) -> None:
     results, mutating, tmp = runs

@@ -192,6 +192,7 @@ class RunningEmulator:
         if time_scale is not None:
             cmd += ["--time-scale", str(time_scale)]
         cmd += extra_args or []
+        self._log_path = log_path
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             cmd,
@@ -213,12 +214,28 @@ class RunningEmulator:
             line = self.process.stdout.readline()
             if not line:
                 code = self.process.wait(timeout=5)
-                raise RuntimeError(f"the emulator exited with code {code} before it was ready")
+                raise FlexchaosError(
+                    f"the emulator exited with code {code} before it was ready{self._reason()}"
+                )
             line = line.strip()
             if line.startswith("{"):
                 return EmulatorInfo.from_json(json.loads(line))
         self.process.kill()
-        raise RuntimeError(f"the emulator was not ready within {READY_TIMEOUT_S:.0f} s")
+        raise FlexchaosError(
+            f"the emulator was not ready within {READY_TIMEOUT_S:.0f} s{self._reason()}"
+        )
+
+    def _reason(self) -> str:
+        """The last line the emulator wrote to its log (its one-line error), for the harness's
+        own error: the reason must not be only in the log."""
+        if self._log_path is None:
+            return ""
+        try:
+            lines = self._log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+        return f": {last} (log: {self._log_path})" if last else f" (log: {self._log_path})"
 
     def stop(self, timeout: float = 15.0) -> int:
         self.client.close()

@@ -104,6 +104,7 @@ class Injector:
         self.handle_signals = handle_signals
         self.run = run or uuid.uuid4().hex[:12]
         self.ops = VmOps(target, timeout_s)
+        self.ops.run_id = self.run
         self._open: list[JournalEntry] = []
         self._stack = ExitStack()
         self._signals: Signals | None = None

@@ -48,6 +48,7 @@ class VmOps:
         self.target = target
         self.timeout_s = timeout_s if timeout_s is not None else default_timeout(target)
         self.rg = target.resource_group
+        self.run_id: str | None = None  # the injector's run id: names of what the run creates
         self._calls = threading.local()
 
     def mark(self) -> None:

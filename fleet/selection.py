@@ -33,11 +33,13 @@ class Selection:
 
     def __post_init__(self) -> None:
         if self.count is not None and self.percent is not None:
-            raise FlexchaosError("choose either a count or a percent of VMs, not both")
+            raise FlexchaosError(
+                "choose either a count or a percent of VMs (--count or --percent), not both"
+            )
         if self.count is not None and self.count < 1:
-            raise FlexchaosError(f"count {self.count} must be at least 1")
+            raise FlexchaosError(f"count (--count) {self.count} must be at least 1")
         if self.percent is not None and not 0 < self.percent <= 100:
-            raise FlexchaosError(f"percent {self.percent:g} must be in (0, 100]")
+            raise FlexchaosError(f"percent (--percent) {self.percent:g} must be in (0, 100]")
         if self.priority is not None and self.priority not in ("Spot", "Regular"):
             raise FlexchaosError(f"priority {self.priority!r} must be Spot or Regular")
         if self.zone is not None:

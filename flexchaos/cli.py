@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from types import ModuleType
+from typing import NoReturn
 
 from flexchaos.errors import FlexchaosError
 
@@ -33,8 +35,15 @@ def _load(module_name: str) -> ModuleType | None:
         raise
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad value is one line (what is wrong, where the help is), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="flexchaos",
         description="Chaos and resilience experiments for Azure VM Scale Sets (Flexible).",
     )
@@ -50,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # azure-identity logs each failed credential at WARNING, many lines on stderr; the one-line
+    # error below already says that authentication failed and what to do
+    logging.getLogger("azure").setLevel(logging.ERROR)
     args = build_parser().parse_args(argv)
     try:
         return int(args._module.run(args) or 0)

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 FleetKind = Literal["emulator", "azure"]
 FLEETS: tuple[FleetKind, ...] = ("emulator", "azure")
 DEFAULT_TIME_SCALE = 0.05  # the emulator's own default: a 10-minute repair grace in 30 s
+# Below this the emulator cannot keep up (a 5 s health probe every 5 ms wall at 0.001; at 1e-7
+# every VM reads unhealthy): refused rather than simulated wrongly.
+MIN_TIME_SCALE = 0.001
 
 FLEET_OPTIONS: tuple[Option, ...] = (
     Option(
@@ -89,9 +92,9 @@ FLEET_OPTIONS: tuple[Option, ...] = (
     Option("topology", "topology TOML of the emulator started for the run", metavar="FILE"),
     Option(
         "time-scale",
-        "wall seconds per platform second of the emulator started for the run (or of an "
-        "emulator in Azure mode reached with --fleet azure --arm-url), in (0, 1]",
-        DEFAULT_TIME_SCALE,
+        f"wall seconds per platform second, {MIN_TIME_SCALE:g} to 1: of the emulator started "
+        f"for the run (default {DEFAULT_TIME_SCALE}); with --arm-url, the running emulator's "
+        "(checked; also an emulator in Azure mode reached with --fleet azure --arm-url)",
         metavar="S",
     ),
 )
@@ -128,6 +131,7 @@ class FleetSpec:
     allow_tag: tuple[str, str] = DEFAULT_ALLOW_TAG
     topology: Path | None = None
     time_scale: float = DEFAULT_TIME_SCALE
+    time_scale_given: bool = False  # named on the command line or in an ini file: checked
     traffic: bool = False  # a game day drives traffic, so it needs a load balancer frontend
 
     @classmethod
@@ -148,6 +152,7 @@ class FleetSpec:
             allow_tag=parse_tag(text(values, "allow_tag") or "=".join(DEFAULT_ALLOW_TAG)),
             topology=_path(text(values, "topology")),
             time_scale=_time_scale(text(values, "time_scale")),
+            time_scale_given=text(values, "time_scale") is not None,
             traffic=traffic,
         )
         spec._check()
@@ -174,6 +179,16 @@ class FleetSpec:
             if missing:
                 why = " (the scale set and its load balancer frontend)" if self.traffic else ""
                 raise FlexchaosError(f"--fleet azure needs {', '.join(missing)}{why}")
+        scaled_azure = self.time_scale_given and _azure_time_scale(self) == 1.0  # not loopback
+        if self.kind == "azure" and (self.topology is not None or scaled_azure):
+            flag = "--topology" if self.topology is not None else "--time-scale"
+            raise FlexchaosError(f"{flag} applies only to the emulator; --fleet azure runs at "
+                                 "Azure's own pace on the scale set that is there")  # fmt: skip
+        if self.arm_url and self.kind == "emulator" and self.topology is not None:
+            raise FlexchaosError(
+                "--topology applies only to an emulator started for the run; the emulator at "
+                f"{self.arm_url} has its own: drop --topology or --arm-url"
+            )
         if self.starts_emulator and self.topology is not None:
             from emulator.topology import load_topology
 
@@ -231,6 +246,12 @@ def parse_tag(tag: str, what: str = "--allow-tag") -> tuple[str, str]:
 
 
 def _emulator_fleet(spec: FleetSpec, info: EmulatorInfo) -> Fleet:
+    if spec.time_scale_given and abs(spec.time_scale - float(info.time_scale)) > 1e-9:
+        raise FlexchaosError(
+            f"--time-scale {spec.time_scale:g} does not match the emulator at {info.arm_url}, "
+            f"which runs at {float(info.time_scale):g}; drop --time-scale or pass "
+            f"{float(info.time_scale):g}"
+        )
     overrides = {
         key: value
         for key, value in {
@@ -272,6 +293,9 @@ def _time_scale(value: str | None) -> float:
         scale = float(value)
     except ValueError:
         scale = float("nan")
-    if not 0 < scale <= 1:  # also false for nan
-        raise FlexchaosError(f"--time-scale must be a number in (0, 1], got {value!r}")
+    if not MIN_TIME_SCALE <= scale <= 1:  # also false for nan
+        raise FlexchaosError(
+            f"--time-scale must be a number from {MIN_TIME_SCALE:g} to 1 (wall seconds per "
+            f"platform second, e.g. 0.05), got {value!r}"
+        )
     return scale

@@ -21,26 +21,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fleet.evidence import Drift, drift, snapshot
+from fleet.evidence import drift, snapshot
 from fleet.faults import Proof, Seen
 from fleet.guard import GuardLimits, require_flexible
-from fleet.injector import Injection, Injector
+from fleet.injector import Injector
 from fleet.inventory import Inventory
 from fleet.journal import Journal
-from fleet.plan import Plan, build_plan
+from fleet.lease import Lease
+from fleet.plan import build_plan
 from fleet.selection import Selection
 from flexchaos.errors import AzureCallFailed, BadInput, FlexchaosError, NotFound
 from flexchaos.fleet_spec import Fleet
 from flexchaos.input_checks import check_against_fleet
 from flexchaos.observation import Observation, capacity_tick
+from flexchaos.outcome import Outcome
 from flexchaos.scenario import Scenario
 from load.registry import LoadRegistry, registry_beside
 from probes.measures import ERROR_RATE
-from probes.metrics import Metrics, compute_metrics
+from probes.metrics import compute_metrics
 from probes.probe_settings import ProbeSettings
 from probes.timeline import Timeline
 from reports.targets import Targets
-from reports.verdict import Verdict, VerdictRow, inconclusive, judge
+from reports.verdict import VerdictRow, inconclusive, judge
 
 TAIL_S = 1.5  # wall s of traffic after recovery (or 2 quiet windows): a disruption seen to end
 
@@ -58,34 +60,6 @@ class RunOptions:
     limits: GuardLimits = field(default_factory=GuardLimits)
 
 
-@dataclass
-class Outcome:
-    """Everything an experiment produced, for the verdict, the report and the terminal."""
-
-    scenario: Scenario
-    plan: Plan | None = None
-    injection: Injection | None = None
-    timeline: Timeline | None = None
-    metrics: Metrics | None = None
-    verdict: Verdict | None = None
-    evidence_before: dict[str, Any] | None = None
-    evidence_after: dict[str, Any] | None = None
-    drift: Drift | None = None
-    load_dir: Path | None = None  # Locust's own output (stats CSV, JSON totals)
-    aborted: str | None = None
-    proof: Proof | None = None  # what the observations show about whether the fault landed
-    events: list[dict[str, Any]] = field(default_factory=list)
-    work_dir: Path | None = None
-
-    @property
-    def vms(self) -> tuple[str, ...]:
-        return self.plan.selected.names if self.plan else ()
-
-    @property
-    def seed(self) -> int | None:
-        return self.plan.selected.seed if self.plan else None
-
-
 class Experiment:
     """Runs one scenario against one fleet and returns its Outcome (verdict included)."""
 
@@ -97,8 +71,13 @@ class Experiment:
         options: RunOptions,
         write: Callable[[str], None] = print,
         step: Callable[[str], AbstractContextManager[Any]] = lambda title: nullcontext(),
+        lease: Lease | None = None,
     ) -> None:
         self.step = step
+        # One run per scale set (fleet/lease.py): a game day passes the session's lease, held
+        # from its first experiment to its end; alone, the experiment holds its own.
+        self.lease = lease or Lease(fleet.target, say=write)
+        self._own_lease = lease is None
         self.scenario = scenario
         self.fleet = fleet
         self.targets = targets
@@ -112,10 +91,17 @@ class Experiment:
         self._probe = ProbeSettings()  # the load balancer's, read at preflight
 
     def run(self) -> Outcome:
+        try:
+            return self._run()
+        finally:
+            if self._own_lease:
+                self.lease.release()
+
+    def _run(self) -> Outcome:
         # A fresh folder: request logs of an earlier run must never join this run's timeline.
         shutil.rmtree(self.work_dir, ignore_errors=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        with self.step("Preflight: scale set, plan, guard, evidence (read-only)"):
+        with self.step("Preflight: lease, scale set, plan, guard, evidence (read-only)"):
             try:
                 self.preflight()
             except BadInput:
@@ -128,6 +114,8 @@ class Experiment:
                 raise BadInput(str(exc)) from exc
         if self.options.dry_run:
             return self.dry_run()
+        with self.step("Lease: one run per scale set (tag written with the set's ETag)"):
+            self.lease.acquire()  # LeaseHeld (bad input) when another run came first
         with self.observe() as observation:
             progress = observation.progress
             with self.step("Steady state: baseline load and hypothesis check"):
@@ -162,8 +150,13 @@ class Experiment:
         return self.outcome
 
     def preflight(self) -> None:
-        """Read-only: resolve and check the scale set, plan (the guard runs here), evidence."""
-        require_flexible(self._inventory.scale_set())  # missing or Uniform: one clear error
+        """Read-only: no other run's lease, then resolve and check the scale set, plan (the guard
+        runs here, a preview: it runs again under the lease right before the injection),
+        evidence."""
+        scale_set = self._inventory.scale_set()  # missing: one clear error
+        if not self.options.dry_run:
+            self.lease.check()  # another run holds the set: refused before the guard reads
+        require_flexible(scale_set)  # Uniform: refused
         selection = self.scenario.selection
         if self.options.seed is not None and selection.seed is None:
             selection = replace(selection, seed=self.options.seed)
@@ -262,6 +255,8 @@ class Experiment:
             self.write(f"  [{self.scenario.name}] {end.detail}")
 
     def abort_reason(self) -> str | None:
+        if self.lease.lost:  # another run may act on the set now: stop and revert
+            return self.lease.lost
         probe = self._observation.traffic.frame()
         window = probe[probe["start"] >= time.time() - max(1.0, self.fleet.wall(10))]
         if len(window) >= 10:

@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 
 from fleet.guard import GuardLimits
+from fleet.inventory import Inventory
+from fleet.lease import Lease
 from fleet.target import FleetTarget
 from flexchaos.allure_outcome import allure_step, attach_outcome, scenario_text
 from flexchaos.errors import BadInput, FlexchaosError, Interrupted
@@ -45,6 +47,7 @@ RESULT_KEY = pytest.StashKey[RunResult]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
 FLEET_KEY = pytest.StashKey[Fleet]()
+LEASE_KEY = pytest.StashKey[Lease]()
 DESELECTED_KEY = pytest.StashKey[set[str]]()
 FAULTS_KEY = pytest.StashKey[list[str]]()  # the selected experiments' faults, for the preflight
 
@@ -146,10 +149,19 @@ def flexchaos_fleet(flexchaos_settings: Settings, pytestconfig: pytest.Config) -
     with ExitStack() as stack:
         try:
             fleet = stack.enter_context(_session_fleet(flexchaos_settings, pytestconfig))
+            # The named target is the target: a scale set, group or subscription that is not
+            # there stops the session here, before any experiment reads or changes anything.
+            Inventory(fleet.target).scale_set()
         except FlexchaosError as exc:  # one line and stop: nothing can run without the fleet
             pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
         pytestconfig.stash[FLEET_KEY] = fleet
         _preflight(fleet, pytestconfig)
+        # One run per scale set: the session's lease, taken by its first experiment after that
+        # one's read-only preflight and held to the end of the session (released here, also on
+        # Ctrl-C and SIGTERM, which unwind through this fixture).
+        lease = Lease(fleet.target, say=lambda line: _say(pytestconfig, line))
+        stack.callback(lease.release)
+        pytestconfig.stash[LEASE_KEY] = lease
         yield fleet
 
 
@@ -227,14 +239,15 @@ class GameDay:
             ),
             write=lambda line: _say(config, line),
             step=allure_step if allure_on else (lambda title: nullcontext()),
+            lease=config.stash.get(LEASE_KEY, None),
         )
         _say(config, f"\n== {scenario.name}: {scenario.fault} — {hypothesis}")
         result = config.stash[RESULT_KEY]
+        refused: str | None = None
         try:
             outcome = experiment.run()
         except BadInput as exc:  # the preflight refused: one line, nothing touched (exit 2)
-            result.bad_input.append(f"{scenario.name}: {exc}")
-            pytest.fail(f"{BAD_INPUT_PREFIX}: {scenario.name}: {exc}", pytrace=False)
+            refused = f"{scenario.name}: {exc}"  # failed below, outside the handler: no chain
         except FlexchaosError as exc:  # the harness or the platform failed mid-run (exit 4)
             result.add(
                 inconclusive(targets, str(exc), time_scale=self.fleet.time_scale, state="error")
@@ -248,6 +261,9 @@ class GameDay:
             self.outcome = experiment.outcome
             if allure_on:
                 attach_outcome(experiment.outcome, self.fleet, hypothesis=hypothesis)
+        if refused is not None:
+            result.bad_input.append(refused)
+            pytest.fail(f"{BAD_INPUT_PREFIX}: {refused}", pytrace=False)
         if self.settings.dry_run:
             why = "dry run: the plan was printed; nothing was injected or judged"
             result.add(inconclusive(targets, why, time_scale=self.fleet.time_scale))

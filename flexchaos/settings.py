@@ -7,6 +7,8 @@ what a run targets and how hard it may push. The fleet options are the commands'
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,13 +87,15 @@ class Settings:
         if users is None or users < 1:
             raise FlexchaosError(f"--users must be at least 1, got {text(values, 'users')}")
         work_dir = WorkDir(Path(_given(values, "work_dir")))
+        journal = Path(text(values, "journal") or work_dir.journal)
+        _check_writable(journal)
         return cls(
             fleet_spec=fleet_spec,
             targets=Path(_given(values, "targets")),
             dry_run=switch(values, "dry_run"),
             users=users,
             seed=_integer(values, "seed"),
-            journal=Path(text(values, "journal") or work_dir.journal),
+            journal=journal,
             work_dir=work_dir,
             closing_summary=switch(values, "closing_summary"),
         )
@@ -116,3 +120,21 @@ def _integer(values: dict[str, Any], key: str) -> int | None:
     except ValueError:
         flag = "--" + key.replace("_", "-")
         raise FlexchaosError(f"{flag} must be a whole number, got {value!r}") from None
+
+
+def _check_writable(journal: Path) -> None:
+    """The journal is written before every fault: a path that cannot be written is bad input
+    now, not a harness error at the first injection. Nothing is created but its folder."""
+    if journal.is_dir():
+        raise FlexchaosError(f"--journal {journal} is a directory; pass a file path")
+    try:
+        if journal.exists():
+            os.close(os.open(journal, os.O_WRONLY | os.O_APPEND))
+        else:
+            journal.parent.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=journal.parent).close()
+    except OSError as exc:
+        raise FlexchaosError(
+            f"cannot write the journal {journal} ({exc.strerror or exc}); pass --journal PATH "
+            "on a writable disk"
+        ) from None

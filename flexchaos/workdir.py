@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from flexchaos.errors import FlexchaosError
+
 DEFAULT_WORK_DIR = Path(".flexchaos")
 IGNORE_ALL = "# written by flexchaos: run output, not source\n*\n"
 
@@ -69,8 +71,14 @@ class WorkDir:
 
     def create(self) -> WorkDir:
         """Make the folder, marked so that git never offers to commit it."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        ignore = self.root / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text(IGNORE_ALL, encoding="utf-8")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            ignore = self.root / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text(IGNORE_ALL, encoding="utf-8")
+        except OSError as exc:
+            raise FlexchaosError(
+                f"cannot use {self.root} as the work dir ({exc.strerror or exc}); pass "
+                "--work-dir DIR (a folder, created if missing)"
+            ) from None
         return self

@@ -157,6 +157,13 @@ class Conflict(ArmError):
     status, code = 409, "Conflict"
 
 
+class PreconditionFailed(ArmError):
+    """An If-Match header that names an ETag the resource no longer has (optimistic
+    concurrency, docs/azure-behaviour.md §1.4)."""
+
+    status, code = 412, "PreconditionFailed"
+
+
 class Throttled(OperationNotAllowed):
     """Compute's throttling answer: 429 with code OperationNotAllowed and a TooManyRequests
     detail naming the exhausted budget (a control-plane fault)."""

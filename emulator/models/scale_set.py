@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.models.errors import PreconditionFailed
 from emulator.models.extension import HEALTH_PUBLISHER, HEALTH_TYPE, Extension
 from emulator.topology import (
     AppSpec,
@@ -27,6 +28,29 @@ class ScaleSet:
     topology: Topology
     unique_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time_created: float = field(default_factory=time.time)
+    tags: dict[str, str] = field(default_factory=dict)  # from the topology; PATCH changes them
+    version: int = 1  # bumped by every update: the resource's ETag
+
+    def __post_init__(self) -> None:
+        if not self.tags:
+            self.tags = dict(self.topology.scale_set.tags)
+
+    @property
+    def etag(self) -> str:
+        """The resource's ETag, quoted as Compute sends it; it changes with every update."""
+        return f'"{self.version}"'
+
+    def update_tags(self, tags: dict[str, str], if_match: str | None) -> None:
+        """PATCH's tags: all of them replaced, only if `if_match` (when sent) is the current
+        ETag or `*` (docs/azure-behaviour.md §1.4). No await between check and write: two
+        writers with the same ETag cannot both win."""
+        if if_match is not None and if_match.strip() not in ("*", self.etag):
+            raise PreconditionFailed(
+                f"The ETag {if_match} in the If-Match header does not match the current ETag "
+                f"{self.etag} of virtual machine scale set '{self.name}'."
+            )
+        self.tags = dict(tags)
+        self.version += 1
 
     @property
     def name(self) -> str:

@@ -1,5 +1,6 @@
-"""Microsoft.Compute/virtualMachineScaleSets: GET one, list in a group or subscription, and
-instanceView (409 on Flexible, as Azure answers)."""
+"""Microsoft.Compute/virtualMachineScaleSets: GET one (with its ETag), PATCH its tags (If-Match
+honoured), list in a group or subscription, and instanceView (409 on Flexible, as Azure
+answers)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from typing import Any
 from aiohttp import web
 
 from emulator.models import World
-from emulator.models.errors import OperationNotAllowed, ResourceNotFound
-from emulator.responses._arm import check_scope, check_subscription, iso, world
+from emulator.models.errors import (
+    BadRequest,
+    InvalidRequestContent,
+    OperationNotAllowed,
+    ResourceNotFound,
+)
+from emulator.responses._arm import check_scope, check_subscription, iso, json_object, world
 from emulator.routing import Route
 
 SETS = "/providers/Microsoft.Compute/virtualMachineScaleSets"
@@ -100,7 +106,8 @@ def render_scale_set(w: World) -> dict[str, Any]:
         "name": s.name,
         "type": "Microsoft.Compute/virtualMachineScaleSets",
         "location": s.location,
-        "tags": dict(spec.tags),
+        "tags": dict(s.tags),
+        "etag": s.etag,
         "sku": {"name": spec.vm_size, "tier": "Standard", "capacity": len(w.vms())},
         "zones": list(spec.zones),
         "properties": props,
@@ -117,7 +124,25 @@ def _scale_set(request: web.Request) -> World:
 
 
 async def get_scale_set(request: web.Request) -> web.Response:
-    return web.json_response(render_scale_set(_scale_set(request)))
+    w = _scale_set(request)
+    return web.json_response(render_scale_set(w), headers={"ETag": w.scale_set.etag})
+
+
+async def patch_scale_set(request: web.Request) -> web.Response:
+    """VirtualMachineScaleSets_Update, tags only (what the run's lease writes), honouring
+    If-Match: 412 PreconditionFailed when the ETag moved on. Synchronous: 200 and the set."""
+    w = _scale_set(request)
+    body = await json_object(request)
+    unsupported = sorted(k for k in body if k != "tags")
+    if unsupported:
+        raise BadRequest(
+            f"The emulator updates only the tags of a scale set, not {', '.join(unsupported)}."
+        )
+    tags = body.get("tags")
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise InvalidRequestContent("The tags must be an object of strings.")
+    w.scale_set.update_tags({str(k): v for k, v in tags.items()}, request.headers.get("If-Match"))
+    return web.json_response(render_scale_set(w), headers={"ETag": w.scale_set.etag})
 
 
 async def list_scale_sets(request: web.Request) -> web.Response:
@@ -160,5 +185,6 @@ ROUTES = [
     Route("GET", RG_SETS, list_scale_sets),
     Route("GET", "/subscriptions/{subscriptionId}" + SETS, list_all_scale_sets),
     Route("GET", ONE, get_scale_set),
+    Route("PATCH", ONE, patch_scale_set),
     Route("GET", ONE + "/instanceView", scale_set_instance_view),
 ]

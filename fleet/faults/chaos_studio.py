@@ -16,6 +16,7 @@ again (seen in the capacity samples), else when the execution ended.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -108,8 +109,15 @@ class ChaosStudioFault(Fault):
         self.parameters = parameters or (lambda options: {})
 
     # -- before anything runs --------------------------------------------------------------
-    def experiment_name(self, options: Mapping[str, Any], scale_set: str) -> str:
-        return str(options.get("experiment") or f"flexchaos-{scale_set}-{self.name}")
+    def experiment_name(
+        self, options: Mapping[str, Any], scale_set: str, run: str | None = None
+    ) -> str:
+        """Unique per run (two runs must never share an experiment); the journal keeps it, so
+        rollback finds it. Without a run (the dry run's plan) the suffix is a placeholder."""
+        if options.get("experiment"):
+            return str(options["experiment"])
+        suffix = hashlib.sha1(run.encode()).hexdigest()[:8] if run else "<run>"
+        return f"flexchaos-{scale_set}-{self.name}-{suffix}"
 
     def plan_calls(
         self, target: FleetTarget, vms: Sequence[str], options: Mapping[str, Any], hold_s: float
@@ -169,7 +177,7 @@ class ChaosStudioFault(Fault):
                 None,
                 {
                     "resource_group": ops.rg,
-                    "experiment": self.experiment_name(options, ops.target.scale_set),
+                    "experiment": self.experiment_name(options, ops.target.scale_set, ops.run_id),
                     "vms": [i.name for i in instances],
                     "vm_ids": [i.id for i in instances],
                     "location": str(scale_set.location or ""),

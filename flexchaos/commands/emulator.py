@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flexchaos.errors import FlexchaosError
+from flexchaos.fleet_spec import MIN_TIME_SCALE
 
 if TYPE_CHECKING:
     from emulator.identity.setup import AzureModeOptions
@@ -68,8 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    if not 0 < args.time_scale <= 1:
-        raise FlexchaosError(f"--time-scale must be in (0, 1], got {args.time_scale}")
+    if not MIN_TIME_SCALE <= args.time_scale <= 1:  # also false for nan
+        raise FlexchaosError(
+            f"--time-scale must be a number from {MIN_TIME_SCALE:g} to 1 (wall seconds per "
+            f"platform second, e.g. 0.05), got {args.time_scale:g}"
+        )
     for flag, value in (("--rate-429", args.rate_429), ("--rate-5xx", args.rate_5xx)):
         if not 0 <= value <= 1:
             raise FlexchaosError(f"{flag} must be between 0 and 1, got {value}")

@@ -100,6 +100,8 @@ def options_from(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.hold > 0:  # also false for nan
+        raise FlexchaosError(f"--hold must be above 0 platform seconds, got {args.hold:g}")
     limits = GuardLimits(args.max_unavailable, args.floor)
     selection = selection_from(args)
     options = options_from(args)
@@ -107,4 +109,4 @@ def run(args: argparse.Namespace) -> int:
     with open_fleet(FleetSpec.from_args(args)) as fleet:
         plan = build_plan(fleet.target, args.fault, selection, options, limits, hold_s=args.hold)
         print(plan.text())
-    return 0 if plan.allowed else 1
+    return 0 if plan.allowed else 2  # a refusal is bad input: change what the plan names

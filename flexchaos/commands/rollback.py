@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fleet.journal import require_journal
+from fleet.journal import Journal, require_journal
+from fleet.lease import break_stale_leases
 from fleet.rollback import rollback
 from flexchaos.errors import FlexchaosError
 from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
@@ -43,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.timeout is not None and not args.timeout > 0:
+        raise FlexchaosError(f"--timeout must be above 0 seconds, got {args.timeout:g}")
     if args.journal is None:
         if args.work_dir is not None and not args.work_dir.is_dir():
             raise FlexchaosError(f"work dir {args.work_dir} does not exist; pass --work-dir DIR")
@@ -56,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         journal = args.journal
         stop_left_behind_load(journal)
-    results = rollback(require_journal(journal), print, args.timeout)
+    opened = require_journal(journal)
+    check_readable(opened)
+    results = rollback(opened, print, args.timeout)
+    break_stale_leases(opened, print)  # a killed run's lease: expired, or its process is gone
     return 1 if any(not r.ok for r in results) else 0
 
 
@@ -65,3 +71,21 @@ def stop_left_behind_load(journal: Path) -> None:
     registry = LoadRegistry(registry_beside(journal))
     if registry.path.is_file() and registry.stop_left_behind(print) == 0:
         print("no load generator left running")
+
+
+def check_readable(journal: Journal) -> None:
+    """A journal that is a directory, cannot be read, or holds no entry at all in a non-empty
+    file is not "nothing to roll back": one line saying what to check."""
+    path = journal.path
+    if path.is_dir():
+        raise FlexchaosError(f"journal {path} is a directory; pass --journal FILE (journal.jsonl)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FlexchaosError(f"cannot read journal {path} ({exc}); check the path") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and not journal.records():
+        raise FlexchaosError(
+            f"journal {path} has no readable entry in its {len(lines)} line(s); check that it is "
+            "a flexchaos journal (journal.jsonl in the game day's work dir)"
+        )

@@ -156,6 +156,6 @@ def test_dry_run_prints_the_refusal_and_changes_nothing(emulator: RunningEmulato
         "--arm-url",
         emulator.info.arm_url,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2  # a refusal is bad input
     assert "guard refused (spot_only)" in result.stdout
     assert mutating_calls_since(emulator.client, mark) == []

@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["gameday"]:
+        from flexchaos.commands.gameday_help import misplaced
+
+        hint = misplaced(argv[1:])
+        if hint:
+            print(hint, file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     try:
         return int(args._module.run(args) or 0)

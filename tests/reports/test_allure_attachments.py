@@ -32,7 +32,7 @@ INNER = textwrap.dedent(
     def test_stop_vm(tmp_path):
         aa.describe(title="Stop one VM", scenario="Stop vmss-web_2.", hypothesis="5/6 serve.")
         aa.label_experiment(fault="stop", story="one VM stopped", zones=["2"])
-        aa.set_parameters(vms=[tl.VICTIM], seed=42)
+        aa.set_parameters(vms=[tl.VICTIM], seed=42, scale_set="vmss-web (emulator)")
         aa.attach_evidence({"vms": 6}, {"vms": 6}, {"changed": []})
         journal = tmp_path / "journal.jsonl"
         journal.write_text(json.dumps({"fault": "stop", "vm": tl.VICTIM}) + "\\n")

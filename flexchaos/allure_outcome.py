@@ -72,6 +72,8 @@ def attach_outcome(outcome: Outcome, fleet: Fleet, *, hypothesis: str | None = N
             timeline, outcome.metrics,  # None (dry run): the chart asks the probes for them
             title=f"{scenario.display_title}: {scenario.fault} on {', '.join(outcome.vms)}",
             clock=Clock(fleet.time_scale),
+            limits={row.target: row.limit for row in outcome.verdict.rows}
+            if outcome.verdict is not None else None,
         )  # fmt: skip
         if outcome.work_dir is not None:
             (outcome.work_dir / "timeline.png").write_bytes(chart)

@@ -18,6 +18,9 @@ import pandas as pd
 from probes.measures import Clock
 
 PROGRESS_INTERVAL_S = 1.0
+# The lifecycle's steps under the phase names the chart and the metrics use (Timeline.phases():
+# baseline until the injection, fault until the revert, recovery after it).
+PHASES = {"inject": "fault", "hold": "fault", "revert": "recovery", "recover": "recovery"}
 
 
 class RequestLogTail:
@@ -88,12 +91,13 @@ class Progress:
         """Say the phase changed, without a rate: a count over the fraction of a second since
         the last tick would print a fake dip (or spike) in requests/s at every phase change.
         The next regular tick counts those requests over its whole interval."""
-        self.phase = phase
+        self.phase = PHASES.get(phase, phase)
+        step = f" ({phase})" if phase in PHASES else ""
         try:
             with self._lock:
                 wall = time.monotonic() - self._start
                 self._write(
-                    f"  [{self.name}] → {phase:<8} {wall:6.1f} s wall "
+                    f"  [{self.name}] → {self.phase + step:<19} {wall:6.1f} s wall "
                     f"({self._clock.platform(wall):7.0f} s platform)  {self._capacity_text()}"
                 )
         except Exception as exc:  # progress must never break an experiment
@@ -119,7 +123,7 @@ class Progress:
         rate = (ok + failed) / max(now - self._last_tick, 1e-3)
         self._last_tick = now
         return (
-            f"  [{self.name}] {self.phase:<10} {wall:6.1f} s wall "
+            f"  [{self.name}] {self.phase:<21} {wall:6.1f} s wall "
             f"({self._clock.platform(wall):7.0f} s platform)  {cap}  "
             f"{rate:6.0f} req/s  {failed:4d} errors"
         )

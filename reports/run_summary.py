@@ -132,8 +132,8 @@ def text_summary(
             if reruns and r.experiment in reruns:
                 lines.append(f"  rerun: {reruns[r.experiment]}")
     lines += [f"problem: {p}" for p in problems]
-    if review is not None:
-        lines += ["", *review_lines(review)]
+    if review is not None:  # every check was printed live: here only what needs a change
+        lines += ["", *review_lines(review, only_findings=True)]
     lines += ["", exit_codes.meaning(exit_code).sentence(),
               f"game day {exit_codes.headline(exit_code)}"]  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -253,14 +253,17 @@ def html_summary(
     return "\n".join(out)
 
 
-def review_lines(review: Sequence[Mapping[str, str]]) -> list[str]:
-    """The design review as a checklist for the terminal: every check, what to change."""
+def review_lines(review: Sequence[Mapping[str, str]], only_findings: bool = False) -> list[str]:
+    """The design review as a checklist for the terminal: every check (or only those that did
+    not pass), with what to change."""
     counts = {s: sum(f["status"] == s for f in review) for s in ("pass", "warn", "fail")}
     lines = [
         f"design review (a checklist, not an experiment): {counts['pass']} pass, "
         f"{counts['warn']} warn, {counts['fail']} fail"
     ]
     for f in review:
+        if only_findings and f["status"] == "pass":
+            continue
         box = {"pass": "[x]", "warn": "[!]", "fail": "[ ]"}[f["status"]]
         lines.append(f"  {box} {f['check']} ({f['status']}, severity {f['severity']}): "
                      f"{f['finding']}")  # fmt: skip

@@ -23,8 +23,8 @@ def scale_set_identity(fleet: Fleet) -> str:
     """The fleet as an identity that stays the same from run to run: no endpoint, no port."""
     target = fleet.target
     return (
-        f"{target.scale_set} (resource group {target.resource_group}, subscription "
-        f"{target.subscription_id}, {target.kind})"
+        f"{target.scale_set} in {target.resource_group} ({target.kind}, subscription "
+        f"{target.subscription_id})"
     )
 
 

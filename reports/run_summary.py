@@ -73,14 +73,31 @@ def build_rows(
         cells = {r.target: _cell(v, r) for r in v.rows if r.target in SHORT}
         why = ""
         if v.state in ("inconclusive", "error"):
-            why = v.reason
+            why = compact_reason(v.reason)
         elif v.state == "failed":
             why = "; ".join(r.describe_miss() for r in v.missed())
         fault = str((details.get(v.experiment) or {}).get("fault", ""))
         rows.append(
             Row(v.experiment, fault, category, cells, _change(v, previous.get(v.experiment)), why)
         )
-    return rows
+    order = list(details)  # the order the experiments ran in, when known
+    return sorted(rows, key=lambda r: (order.index(r.experiment) if r.experiment in order
+                                       else len(order), r.experiment))  # fmt: skip
+
+
+def compact_reason(reason: str) -> str:
+    """"a: not judged: X; b: not judged: X" → "not judged (a, b): X": one reason once."""
+    prefix, sep, rest = reason.partition("not judged: ")
+    if not sep:
+        return reason
+    grouped: dict[str, list[str]] = {}
+    for part in rest.split("; "):
+        key, sep2, why = part.partition(": not judged: ")
+        if not sep2:
+            return reason
+        grouped.setdefault(why, []).append(key)
+    text = "; ".join(f"not judged ({', '.join(keys)}): {why}" for why, keys in grouped.items())
+    return prefix + text
 
 
 def counts(rows: Sequence[Row]) -> str:
@@ -200,6 +217,7 @@ def html_summary(
     e = html.escape
     columns = _columns(rows)
     cell = "padding:5px 9px;border-bottom:1px solid #d0d7de;text-align:left;vertical-align:top"
+    figure_cell = cell + ";white-space:nowrap"
     code = exit_codes.meaning(exit_code)
     out = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
@@ -218,7 +236,7 @@ def html_summary(
             if value in (None, ""):
                 continue
             shown = f'<a href="{e(str(value))}">{e(str(value))}</a>' if key == "pipeline_url" \
-                else e(str(value))  # fmt: skip
+                else e(_display(key, value))  # fmt: skip
             out.append(f'<tr><th style="{cell};color:#57606a">{e(label)}</th>'
                        f'<td style="{cell}">{shown}</td></tr>')  # fmt: skip
         out.append("</table>")
@@ -231,7 +249,7 @@ def html_summary(
         for r in rows:
             colour = COLOUR[r.category]
             figures = "".join(
-                f'<td style="{cell};color:{_mark_colour(r.cells[c].mark)}">'
+                f'<td style="{figure_cell};color:{_mark_colour(r.cells[c].mark)}">'
                 f"{e(r.cells[c].shown())}</td>" if c in r.cells else f'<td style="{cell}"></td>'
                 for c in columns
             )
@@ -301,11 +319,19 @@ def identity_line(identity: Mapping[str, Any]) -> str:
     for key, label in IDENTITY_LABELS:
         value = identity.get(key)
         if value not in (None, ""):
-            parts.append(f"{label} {value}")
+            parts.append(f"{label} {_display(key, value)}")
     return "run: " + " · ".join(parts)
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _display(key: str, value: object) -> str:
+    """Times as `2026-12-03 17:35:24 UTC` (ISO in run.json, for comparing)."""
+    text = str(value)
+    if key in ("started", "ended") and text.endswith("+00:00"):
+        return text.removesuffix("+00:00").replace("T", " ") + " UTC"
+    return text
+
+
 def _columns(rows: Sequence[Row]) -> list[str]:
     return [key for key in SHORT if any(key in r.cells for r in rows)]
 

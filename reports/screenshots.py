@@ -95,11 +95,14 @@ def main(argv: list[str] | None = None) -> int:
               "1400,1600"),
         shoot(awesome.as_uri(), args.out / "report-overview.png", "1400,1000"),
     ]  # fmt: skip
-    timeline = args.work_dir / "experiments" / args.experiment / "timeline.png"
-    if timeline.is_file():
-        chart = args.out / "report-chart.png"
-        shutil.copyfile(timeline, chart)
-        shots.append(chart)
+    copies = {  # charts the run drew itself: copied as they are
+        args.work_dir / "experiments" / args.experiment / "timeline.png": "report-chart.png",
+        report / "failover-trend.png": "report-failover-trend.png",
+    }
+    for source, name in copies.items():
+        if source.is_file():
+            shutil.copyfile(source, args.out / name)
+            shots.append(args.out / name)
     for shot in shots:
         print(f"{shot} ({shot.stat().st_size // 1024} KB)")
     return 0

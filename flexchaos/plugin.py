@@ -27,7 +27,7 @@ import pytest
 from fleet.guard import GuardLimits
 from fleet.target import FleetTarget
 from flexchaos.allure_outcome import allure_step, attach_outcome, scenario_text
-from flexchaos.errors import BadInput, FlexchaosError, Interrupted
+from flexchaos.errors import BadInput, FlexchaosError, Inconclusive, Interrupted, MissedTargets
 from flexchaos.fleet_spec import Fleet, open_fleet
 from flexchaos.input_checks import check_collection, declared_experiments, topology_probe
 from flexchaos.lifecycle import Experiment, Outcome, RunOptions
@@ -295,8 +295,11 @@ def game_day(
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """An experiment that ends without a verdict of its own is recorded as an error (it raised)
-    or inconclusive (it never ran its game day): it can never count as a pass."""
+    or inconclusive (it never ran its game day): it can never count as a pass. A verdict's
+    own exception reads as its message, not a traceback: the verdict table says the rest."""
     report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, MissedTargets | Inconclusive):
+        report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
     result = item.config.stash.get(RESULT_KEY, None)
     if result is None:
         return report

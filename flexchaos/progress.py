@@ -91,10 +91,10 @@ class Progress:
         """Say the phase changed, without a rate: a count over the fraction of a second since
         the last tick would print a fake dip (or spike) in requests/s at every phase change.
         The next regular tick counts those requests over its whole interval."""
-        self.phase = PHASES.get(phase, phase)
         step = f" ({phase})" if phase in PHASES else ""
         try:
-            with self._lock:
+            with self._lock:  # the change is said before any line under the new name
+                self.phase = PHASES.get(phase, phase)
                 wall = time.monotonic() - self._start
                 self._write(
                     f"  [{self.name}] → {self.phase + step:<19} {wall:6.1f} s wall "

@@ -299,7 +299,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     own exception reads as its message, not a traceback: the verdict table says the rest."""
     report = yield
     if call.excinfo is not None and isinstance(call.excinfo.value, MissedTargets | Inconclusive):
-        report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
+        report.longrepr = str(call.excinfo.value)  # "Inconclusive: …", "Missed …: …"
     result = item.config.stash.get(RESULT_KEY, None)
     if result is None:
         return report

@@ -64,7 +64,7 @@ def _mark(ax: plt.Axes, start: float, limit_wall: float, span: float, key: str, 
                    gid=f"limit:{key}", label=text)  # fmt: skip
         return
     ax.annotate(
-        f"{text} ends {at - span:.1f} s wall after the chart →", xy=(1.0, 0.04),
+        f"{text}: {at - span:.1f} s wall past the chart's end →", xy=(1.0, 0.04),
         xycoords="axes fraction", ha="right", va="bottom", fontsize=7, color=colour,
         gid=f"limit:{key}",
     )  # fmt: skip

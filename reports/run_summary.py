@@ -24,6 +24,8 @@ from reports.verdict import Verdict, VerdictRow
 
 CATEGORY = {"passed": "met", "failed": "missed", "inconclusive": "inconclusive", "error": "error"}
 ICON = {"met": "✅", "missed": "❌", "inconclusive": "⚠️", "error": "💥"}
+# text glyphs for the HTML page: a headless browser without an emoji font draws emoji as boxes
+GLYPH = {"met": "✓", "missed": "✗", "inconclusive": "⚠", "error": "✱"}
 COLOUR = {"met": "#1a7f37", "missed": "#cf222e", "inconclusive": "#9a6700", "error": "#8250df"}
 SHORT = {  # column headers: the figure each target bounds
     "min_healthy_capacity": "capacity",
@@ -256,10 +258,10 @@ def html_summary(
             why = f'<br><small style="color:#57606a">{e(r.why)}</small>' if r.why else ""
             out.append(
                 f'<tr><td style="{cell}"><b>{e(r.experiment)}</b>{why}</td>'
-                f'<td style="{cell}">{e(r.fault)}</td>'
-                f'<td style="{cell};color:{colour};font-weight:bold">'
-                f"{ICON[r.category]} {e(r.category)}</td>{figures}"
-                f'<td style="{cell}">{e(r.change)}</td></tr>'
+                f'<td style="{figure_cell}">{e(r.fault)}</td>'
+                f'<td style="{figure_cell};color:{colour};font-weight:bold">'
+                f"{GLYPH[r.category]} {e(r.category)}</td>{figures}"
+                f'<td style="{cell};min-width:15em">{e(r.change)}</td></tr>'
             )
         out.append("</table>")
         out.append(f'<p style="color:#57606a;font-size:12px">{e(LEGEND)}</p>')

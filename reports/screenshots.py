@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     shots = [
         shoot((report / "index.html").resolve().as_uri(), args.out / "report-summary.png",
-              "1500,1000", min_bytes=20_000),
+              "1700,1050", min_bytes=20_000),
         shoot(f"{awesome.as_uri()}#{ids[args.test]}", args.out / "report-experiment.png",
               "1400,1600"),
         shoot(awesome.as_uri(), args.out / "report-overview.png", "1400,1000"),

@@ -47,4 +47,6 @@ def rerun_command(nodeid: str, settings: Settings, seed: int) -> str:
         extra += ["--targets", str(settings.targets)]
     if settings.users != DEFAULT_USERS:
         extra += ["--users", str(settings.users)]
+    if settings.dry_run:  # the rerun of a dry run must not inject what the dry run did not
+        extra.append("--dry-run")
     return shlex.join(["flexchaos", "gameday", "--experiments", nodeid, "--", *extra])

@@ -89,7 +89,7 @@ def test_the_same_seed_picks_the_same_vms_and_a_dry_run_keeps_out_of_history(
         assert match and match.group(1) == seed, run.stdout[-3000:]
         chosen.append(match.group(2))
         assert "rerun exactly this experiment: flexchaos gameday --experiments " in run.stdout
-        assert f"-- --seed {seed}" in run.stdout
+        assert f"-- --seed {seed} --users 4 --dry-run" in run.stdout
     assert chosen[0] == chosen[1]
     # another seed, other names: the emulator's own record of the VMs it created
     names = {

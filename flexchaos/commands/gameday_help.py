@@ -95,8 +95,8 @@ def suggest_experiment(extra: Sequence[str], experiments: str) -> str | None:
             n for n in names if difflib.SequenceMatcher(None, word, n).ratio() > 0.5
         ][:1]
         if close:
-            return f"flexchaos gameday: no experiment matches {word!r}; did you mean {close[0]}?"
-    return f"flexchaos gameday: no experiment matches -k {keyword!r}; experiments: " + ", ".join(
+            return f"flexchaos gameday: no experiment matched {word!r}; did you mean {close[0]}?"
+    return f"flexchaos gameday: no experiment matched -k {keyword!r}; experiments: " + ", ".join(
         names
     )
 

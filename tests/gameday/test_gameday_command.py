@@ -206,7 +206,7 @@ def test_ctrl_c_during_the_hold_reverts_and_stops_the_game_day(fleet, tmp_path: 
     reader.start()
     try:
         wait_for(
-            lambda: any("] hold " in line for line in lines), timeout=90, what="the hold phase"
+            lambda: any("→ fault (hold)" in line for line in lines), timeout=90, what="the hold"
         )
         os.killpg(process.pid, signal.SIGINT)
         code = process.wait(timeout=120)
@@ -260,7 +260,8 @@ def test_an_abort_condition_fails_the_experiment(fleet, tmp_path: Path) -> None:
     assert run.returncode == 1, run.stdout[-3000:]
     assert "abort: healthy capacity 83% under the floor 90%" in run.stdout
     assert "abort_conditions: measured 1, limit <= 0 (hold aborted" in run.stdout
-    assert "test_custom: abort_conditions: measured 1, limit <= 0" in run.stdout
+    why = [x for x in run.stdout.splitlines() if x.startswith("test_custom: ")]  # closing table
+    assert why and "abort_conditions: measured 1, limit <= 0" in why[-1]
 
 
 def test_sigterm_during_the_baseline_stops_everything(fleet, tmp_path: Path) -> None:

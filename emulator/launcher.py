@@ -184,6 +184,7 @@ class RunningEmulator:
         time_scale: float | None = None,
         extra_args: list[str] | None = None,
         log_path: Path | None = None,
+        seed: int | None = None,
     ) -> None:
         cmd = [sys.executable, "-m", "flexchaos", "emulator", "--port", "0"]
         cmd += ["--parent-pid", str(os.getpid())]  # gone with us, even after a SIGKILL
@@ -191,6 +192,8 @@ class RunningEmulator:
             cmd += ["--topology", str(topology)]
         if time_scale is not None:
             cmd += ["--time-scale", str(time_scale)]
+        if seed is not None:  # the VMs' names derive from it: the same seed, the same fleet
+            cmd += ["--seed", str(seed)]
         cmd += extra_args or []
         self._log_path = log_path
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115

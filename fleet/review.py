@@ -19,6 +19,22 @@ from fleet.target import FleetTarget
 
 Status = Literal["pass", "warn", "fail"]
 SLOW_GRACE_MINUTES = 30
+SEVERITY: dict[str, str] = {"fail": "high", "warn": "medium", "pass": "none"}
+# What to change when a check does not pass: the design decision, not the symptom.
+CHANGES: dict[str, str] = {
+    "orchestration": "recreate the scale set with orchestrationMode Flexible",
+    "zones": "spread the scale set over at least two availability zones (zones: [1, 2, 3]) "
+    "and keep the VMs balanced between them",
+    "health extension": "add the Application Health extension to the scale set's VM profile "
+    "(and to the VMs that lack it), probing the app's health endpoint",
+    "automatic repairs": "enable automaticRepairsPolicy with a grace period of 30 minutes or "
+    "less (e.g. PT10M, Replace)",
+    "load balancer": "put every VM's NIC in the load balancer's backend pool (or name the "
+    "load balancer with --load-balancer so the review can check it)",
+    "vm sizes": "use one VM size, or size the capacity targets for the smallest VM",
+    "spot mix": "set priorityMixPolicy (baseRegularPriorityCount) so a Regular base "
+    "survives Spot evictions",
+}
 ISO_DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
 
 
@@ -30,6 +46,22 @@ class Finding:
 
     def line(self) -> str:
         return f"{self.status.upper():4}  {self.check}: {self.reason}"
+
+    @property
+    def severity(self) -> str:
+        """high (a check failed), medium (a warning) or none (passed)."""
+        return SEVERITY[self.status]
+
+    @property
+    def change(self) -> str:
+        """What to change in the design; empty when the check passed."""
+        return "" if self.status == "pass" else CHANGES.get(self.check, "see the finding")
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "check": self.check, "status": self.status, "severity": self.severity,
+            "finding": self.reason, "change": self.change,
+        }  # fmt: skip
 
 
 def minutes(duration: str | None) -> float | None:

@@ -19,8 +19,17 @@ def allure_step(title: str) -> AbstractContextManager[Any]:
     return allure.step(title)
 
 
+def scale_set_identity(fleet: Fleet) -> str:
+    """The fleet as an identity that stays the same from run to run: no endpoint, no port."""
+    target = fleet.target
+    return (
+        f"{target.scale_set} in {target.resource_group} ({target.kind}, subscription "
+        f"{target.subscription_id})"
+    )
+
+
 def scenario_text(scenario: Scenario, fleet: Fleet) -> str:
-    where = fleet.target.describe()
+    where = f"scale set {scale_set_identity(fleet)}"
     heal = "the platform heals it (no revert)" if scenario.platform_heals else "reverted"
     return (
         f"{scenario.fault} on {selection_text(scenario)} of {where}; "
@@ -55,7 +64,7 @@ def attach_outcome(outcome: Outcome, fleet: Fleet, *, hypothesis: str | None = N
     report.label_experiment(
         fault=scenario.fault, story=scenario.display_title, severity=scenario.severity, zones=zones
     )
-    report.set_parameters(vms=outcome.vms, seed=outcome.seed, fleet=fleet.target.describe())
+    report.set_parameters(vms=outcome.vms, seed=outcome.seed, scale_set=scale_set_identity(fleet))
     chart = None
     timeline = outcome.timeline
     if timeline is not None:
@@ -63,6 +72,8 @@ def attach_outcome(outcome: Outcome, fleet: Fleet, *, hypothesis: str | None = N
             timeline, outcome.metrics,  # None (dry run): the chart asks the probes for them
             title=f"{scenario.display_title}: {scenario.fault} on {', '.join(outcome.vms)}",
             clock=Clock(fleet.time_scale),
+            limits={row.target: row.limit for row in outcome.verdict.rows}
+            if outcome.verdict is not None else None,
         )  # fmt: skip
         if outcome.work_dir is not None:
             (outcome.work_dir / "timeline.png").write_bytes(chart)

@@ -62,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     # azure-identity logs each failed credential at WARNING, many lines on stderr; the one-line
     # error below already says that authentication failed and what to do
     logging.getLogger("azure").setLevel(logging.ERROR)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["gameday"]:
+        from flexchaos.commands.gameday_help import misplaced
+
+        hint = misplaced(argv[1:])
+        if hint:
+            print(hint, file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     try:
         return int(args._module.run(args) or 0)

@@ -206,10 +206,12 @@ def open_fleet(
     *,
     log_path: Path | None = None,
     say: Callable[[str], None] | None = None,
+    seed: int | None = None,
 ) -> Iterator[Fleet]:
     """The fleet the spec names; an emulator started for it is stopped on the way out.
 
-    `log_path` receives a started emulator's stderr; `say` is told where it listens.
+    `log_path` receives a started emulator's stderr; `say` is told where it listens; `seed`
+    names a started emulator's VMs (the same seed, the same names, so the same VMs chosen).
     """
     if spec.kind == "azure":
         assert spec.subscription and spec.resource_group and spec.scale_set  # FleetSpec.parse
@@ -228,11 +230,12 @@ def open_fleet(
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     with RunningEmulator(
-        topology=spec.topology, time_scale=spec.time_scale, log_path=log_path
+        topology=spec.topology, time_scale=spec.time_scale, log_path=log_path, seed=seed
     ) as emulator:
         info = emulator.info
         if say is not None:
-            say(f"flexchaos: emulator at {info.arm_url} (time scale {info.time_scale:g}), "
+            named = f", VM names from seed {seed}" if seed is not None else ""
+            say(f"flexchaos: emulator at {info.arm_url} (time scale {info.time_scale:g}{named}), "
                 f"load balancer at {info.lb_url}")  # fmt: skip
         yield _emulator_fleet(spec, info)
 

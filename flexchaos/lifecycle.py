@@ -165,6 +165,8 @@ class Experiment:
             self.options.limits, hold_s=self.scenario.hold_s, inventory=self._inventory,
         )  # fmt: skip
         self.outcome.plan = plan
+        chosen = ", ".join(plan.selected.names) or "no VM"
+        self.write(f"  [{self.scenario.name}] seed {plan.selected.seed}: {chosen} chosen")
         if plan.refusal is not None:
             raise plan.refusal
         self.outcome.evidence_before = snapshot(self.fleet.target, inventory=self._inventory)

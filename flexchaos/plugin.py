@@ -15,7 +15,6 @@ game day.
 
 from __future__ import annotations
 
-import platform
 import signal
 import sys
 import threading
@@ -30,10 +29,12 @@ from fleet.inventory import Inventory
 from fleet.lease import Lease
 from fleet.target import FleetTarget
 from flexchaos.allure_outcome import allure_step, attach_outcome, scenario_text
-from flexchaos.errors import BadInput, FlexchaosError, Interrupted
+from flexchaos.errors import BadInput, FlexchaosError, Inconclusive, Interrupted, MissedTargets
 from flexchaos.fleet_spec import Fleet, open_fleet
 from flexchaos.input_checks import check_collection, declared_experiments, topology_probe
 from flexchaos.lifecycle import Experiment, Outcome, RunOptions
+from flexchaos.rerun import rerun_command
+from flexchaos.run_identity import now_iso
 from flexchaos.run_result import RunResult
 from flexchaos.scenario import Scenario
 from flexchaos.settings import Settings, add_options
@@ -50,6 +51,8 @@ FLEET_KEY = pytest.StashKey[Fleet]()
 LEASE_KEY = pytest.StashKey[Lease]()
 DESELECTED_KEY = pytest.StashKey[set[str]]()
 FAULTS_KEY = pytest.StashKey[list[str]]()  # the selected experiments' faults, for the preflight
+SEED_KEY = pytest.StashKey[int]()  # the session's seed: the emulator's VM names, every choice
+STARTED_KEY = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "declares a flexchaos experiment (durations in platform seconds)",
     )
     config.stash[RESULT_KEY] = RunResult()
+    config.stash[STARTED_KEY] = now_iso()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -90,6 +94,17 @@ def settings_of(config: pytest.Config) -> Settings:
         except FlexchaosError as exc:
             raise pytest.UsageError(str(exc)) from None
     return config.stash[SETTINGS_KEY]
+
+
+def session_seed(config: pytest.Config) -> int:
+    """`--seed`, or one drawn once for the session: it names a started emulator's VMs and
+    seeds every random choice, so printing it is enough to rerun the same choice."""
+    if SEED_KEY not in config.stash:
+        from fleet.selection import new_seed
+
+        given = settings_of(config).seed
+        config.stash[SEED_KEY] = given if given is not None else new_seed()
+    return config.stash[SEED_KEY]
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
@@ -183,12 +198,25 @@ def _session_fleet(settings: Settings, config: pytest.Config) -> AbstractContext
         settings.fleet_spec,
         log_path=settings.work_dir.create().emulator_log,
         say=lambda line: _say(config, line),
+        seed=session_seed(config),
     )
 
 
 @pytest.fixture(scope="session")
 def fleet_target(flexchaos_fleet: Fleet) -> FleetTarget:
     return flexchaos_fleet.target
+
+
+@pytest.fixture
+def design_review(fleet_target: FleetTarget, pytestconfig: pytest.Config) -> Any:
+    """`design_review()` prints, records and attaches the read-only design checklist and
+    returns the findings; `design_review.check(findings)` fails on a failed check."""
+    from flexchaos.design_review import Review
+    from reports.allure_attachments import results_dir
+
+    allure_on = results_dir(pytestconfig) is not None
+    write = lambda line: _say(pytestconfig, line)  # noqa: E731
+    return Review(fleet_target, pytestconfig.stash[RESULT_KEY], write, allure_on)
 
 
 class GameDay:
@@ -233,7 +261,7 @@ class GameDay:
                 work_dir=self.settings.work_dir.experiments,
                 journal=self.settings.journal,
                 users=self.settings.users,
-                seed=self.settings.seed,
+                seed=session_seed(config),
                 dry_run=self.settings.dry_run,
                 limits=limits or GuardLimits(),
             ),
@@ -242,8 +270,12 @@ class GameDay:
             lease=config.stash.get(LEASE_KEY, None),
         )
         _say(config, f"\n== {scenario.name}: {scenario.fault} — {hypothesis}")
+        rerun = rerun_command(self.request.node.nodeid, self.settings, session_seed(config))
+        _say(config, f"  [{scenario.name}] rerun exactly this experiment: {rerun}")
         result = config.stash[RESULT_KEY]
         refused: str | None = None
+        details = {"fault": scenario.fault, "title": scenario.display_title, "rerun": rerun}
+        result.experiments[scenario.name] = details
         try:
             outcome = experiment.run()
         except BadInput as exc:  # the preflight refused: one line, nothing touched (exit 2)
@@ -259,8 +291,10 @@ class GameDay:
             raise KeyboardInterrupt(str(exc)) from exc
         finally:
             self.outcome = experiment.outcome
+            details.update(vms=list(experiment.outcome.vms), seed=experiment.outcome.seed)
             if allure_on:
                 attach_outcome(experiment.outcome, self.fleet, hypothesis=hypothesis)
+                report.attach_rerun(rerun)
         if refused is not None:
             result.bad_input.append(refused)
             pytest.fail(f"{BAD_INPUT_PREFIX}: {refused}", pytrace=False)
@@ -292,8 +326,11 @@ def game_day(
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """An experiment that ends without a verdict of its own is recorded as an error (it raised)
-    or inconclusive (it never ran its game day): it can never count as a pass."""
+    or inconclusive (it never ran its game day): it can never count as a pass. A verdict's
+    own exception reads as its message, not a traceback: the verdict table says the rest."""
     report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, MissedTargets | Inconclusive):
+        report.longrepr = str(call.excinfo.value)  # "Inconclusive: …", "Missed …: …"
     result = item.config.stash.get(RESULT_KEY, None)
     if result is None:
         return report
@@ -350,33 +387,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         result.interrupted = True
-    verdicts = result.verdicts
-    from reports.summary import append_job_summary
+    from flexchaos.session_record import finish
+    from reports import allure_attachments as report
 
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is None:  # the settings themselves were the bad input: no work dir to write
-        append_job_summary(verdicts, exit_code=result.exit_code, problems=result.problems)
-        return
-    result.write(settings.work_dir)
-    from reports import allure_attachments as report
+        from reports.summary import append_job_summary
 
-    results = report.results_dir(config)
-    fleet = config.stash.get(FLEET_KEY, None)
-    if results is not None:
-        report.write_results_metadata(
-            results,
-            environment={
-                "fleet": settings.fleet_spec.kind,
-                "scale set": fleet.target.scale_set if fleet else "-",
-                "time scale": fleet.time_scale if fleet else "-",
-                "endpoint": fleet.target.endpoint.arm_url if fleet else "-",
-                "users": settings.users,
-                "targets": settings.targets,
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-            },
-        )
-    append_job_summary(verdicts, exit_code=result.exit_code, problems=result.problems)
+        append_job_summary(result.verdicts, exit_code=result.exit_code, problems=result.problems)
+        return
+    finish(
+        result, settings, config.stash.get(FLEET_KEY, None),
+        seed=config.stash.get(SEED_KEY, settings.seed), started=config.stash[STARTED_KEY],
+        ended=now_iso(), results_dir=report.results_dir(config),
+    )  # fmt: skip
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -390,12 +414,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     if settings is not None and not settings.closing_summary:
         return
-    from reports.summary import text_summary
+    from flexchaos.session_record import closing_summary
 
     terminalreporter.section("flexchaos verdicts")
-    terminalreporter.write(
-        text_summary(result.verdicts, exit_code=result.exit_code, problems=result.problems)
-    )
+    terminalreporter.write(closing_summary(result, settings))
 
 
 # -- helpers -------------------------------------------------------------------------------------

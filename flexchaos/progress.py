@@ -18,6 +18,9 @@ import pandas as pd
 from probes.measures import Clock
 
 PROGRESS_INTERVAL_S = 1.0
+# The lifecycle's steps under the phase names the chart and the metrics use (Timeline.phases():
+# baseline until the injection, fault until the revert, recovery after it).
+PHASES = {"inject": "fault", "hold": "fault", "revert": "recovery", "recover": "recovery"}
 
 
 class RequestLogTail:
@@ -85,9 +88,18 @@ class Progress:
         self._thread.join(timeout=5)
 
     def set_phase(self, phase: str) -> None:
-        self.phase = phase
+        """Say the phase changed, without a rate: a count over the fraction of a second since
+        the last tick would print a fake dip (or spike) in requests/s at every phase change.
+        The next regular tick counts those requests over its whole interval."""
+        step = f" ({phase})" if phase in PHASES else ""
         try:
-            self.tick()
+            with self._lock:  # the change is said before any line under the new name
+                self.phase = PHASES.get(phase, phase)
+                wall = time.monotonic() - self._start
+                self._write(
+                    f"  [{self.name}] → {self.phase + step:<19} {wall:6.1f} s wall "
+                    f"({self._clock.platform(wall):7.0f} s platform)  {self._capacity_text()}"
+                )
         except Exception as exc:  # progress must never break an experiment
             self._write(f"  [{self.name}] progress unavailable: {exc}")
 
@@ -106,19 +118,22 @@ class Progress:
 
     def line(self, ok: int, failed: int) -> str:
         wall = time.monotonic() - self._start
-        capacity = self._capacity()
-        cap = "capacity -"
-        if not capacity.empty:
-            last = capacity[capacity["time"] == capacity["time"].max()]
-            cap = f"healthy {int(last['healthy'].sum())}/{len(last)}"
+        cap = self._capacity_text()
         now = time.monotonic()
         rate = (ok + failed) / max(now - self._last_tick, 1e-3)
         self._last_tick = now
         return (
-            f"  [{self.name}] {self.phase:<10} {wall:6.1f} s wall "
+            f"  [{self.name}] {self.phase:<21} {wall:6.1f} s wall "
             f"({self._clock.platform(wall):7.0f} s platform)  {cap}  "
             f"{rate:6.0f} req/s  {failed:4d} errors"
         )
+
+    def _capacity_text(self) -> str:
+        capacity = self._capacity()
+        if capacity.empty:
+            return "capacity -"
+        last = capacity[capacity["time"] == capacity["time"].max()]
+        return f"healthy {int(last['healthy'].sum())}/{len(last)}"
 
     def _run(self) -> None:
         while not self._stop.wait(PROGRESS_INTERVAL_S):

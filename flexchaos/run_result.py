@@ -25,7 +25,9 @@ from reports.exit_codes import INTERRUPTED as INTERRUPTED_EXIT
 from reports.targets import Targets
 from reports.verdict import Verdict, inconclusive
 
-__all__ = ["BAD_INPUT", "INTERRUPTED_EXIT", "RunResult", "read_exit_code", "read_problems"]
+__all__ = [
+    "BAD_INPUT", "INTERRUPTED_EXIT", "RunResult", "read_exit_code", "read_problems", "read_run"
+]  # fmt: skip
 
 
 @dataclass
@@ -38,6 +40,11 @@ class RunResult:
     interrupted: bool = False
     # experiment → its hypothesis as shown (the claim, then "Judged by: …"), from collection
     hypotheses: dict[str, str] = field(default_factory=dict)
+    # experiment → what the run summary shows besides the verdict: fault, title, VMs, seed, and
+    # the command line that reruns exactly this experiment
+    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    review: list[dict[str, str]] | None = None  # the design review's checklist, when it ran
+    identity: dict[str, Any] = field(default_factory=dict)  # flexchaos/run_identity.py
 
     def add(self, verdict: Verdict) -> None:
         """Record a verdict, with the hypothesis it judged (for the job summary)."""
@@ -83,6 +90,9 @@ class RunResult:
             "other_failures": self.other_failures,
             "interrupted": self.interrupted,
             "problems": self.problems,
+            "identity": self.identity,
+            "experiment_details": self.experiments,
+            "review": self.review,
         }
 
     def write(self, work_dir: WorkDir) -> Path:
@@ -100,6 +110,15 @@ def read_exit_code(path: Path) -> int | None:
         return int(json.loads(path.read_text(encoding="utf-8"))["exit_code"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def read_run(path: Path) -> dict[str, Any]:
+    """The whole run.json a session wrote ({} when it wrote none or it cannot be read)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def read_problems(path: Path) -> list[str]:

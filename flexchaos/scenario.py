@@ -13,6 +13,9 @@ from fleet.faults import fault as find_fault
 from fleet.selection import Selection
 from flexchaos.errors import FlexchaosError
 
+# words an experiment's name spells in lower case that its title must not
+ACRONYMS = {"vm": "VM", "vms": "VMs", "lb": "LB", "chaos": "Chaos", "studio": "Studio"}
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -68,4 +71,8 @@ class Scenario:
 
     @property
     def display_title(self) -> str:
-        return self.title or self.name.removeprefix("test_").replace("_", " ").capitalize()
+        if self.title:
+            return self.title
+        words = self.name.removeprefix("test_").split("_")
+        shown = [ACRONYMS.get(w, w) for w in words]
+        return " ".join([shown[0][:1].upper() + shown[0][1:], *shown[1:]])

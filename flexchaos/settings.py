@@ -40,7 +40,12 @@ RUN_OPTIONS: tuple[Option, ...] = (
     Option(
         "users", "Locust users driving traffic (25 requests/s each)", DEFAULT_USERS, metavar="N"
     ),
-    Option("seed", "seed for random VM selection (recorded in the report)", metavar="N"),
+    Option(
+        "seed",
+        "seed of the run: names the VMs of the emulator started for it and seeds every random "
+        "VM choice (drawn and printed when not given; recorded in the report)",
+        metavar="N",
+    ),
     Option(
         "journal",
         "fault journal that `flexchaos rollback` reads (default: journal.jsonl in the work dir)",

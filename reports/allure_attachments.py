@@ -26,6 +26,7 @@ from reports.verdict import INCONCLUSIVE_PREFIX, MISSED_PREFIX, Verdict
 EPIC = "Resilience game day"
 VERDICT_JSON_NAME = "verdict.json"  # `flexchaos report` finds verdicts by this attachment name
 BAD_INPUT_PREFIX = "Bad input"  # the message of an experiment refused before any fault
+REVIEW_PREFIX = "Design review failed"  # flexchaos/design_review.py's failure message
 STEADY_STATE_BROKEN = "steady state did not hold (no fault injected): "
 INCONCLUSIVE_KINDS = ("fault not exercised", "not judged", "steady state did not hold")
 
@@ -55,12 +56,20 @@ def label_experiment(
         allure.dynamic.tag(*extra)
 
 
-def set_parameters(*, vms: Sequence[str], seed: int | None, **extra: object) -> None:
-    """The VMs chosen and the seed that chose them, so a run can be reproduced."""
-    allure.dynamic.parameter("VMs chosen", ", ".join(vms) if vms else "none")
-    allure.dynamic.parameter("seed", seed)
+def set_parameters(
+    *, vms: Sequence[str], seed: int | None, scale_set: str, **extra: object
+) -> None:
+    """The VMs chosen and the seed that chose them, so a run can be reproduced.
+
+    Allure keys an experiment's history by its test and its non-excluded parameters: only the
+    scale set (a stable identity: subscription, resource group, name) is part of it; the
+    per-run values (VMs, seed, anything in `extra`) are shown but excluded, so the History tab,
+    status transitions and the flaky/new markers follow one experiment across runs."""
+    allure.dynamic.parameter("scale set", scale_set)
+    allure.dynamic.parameter("VMs chosen", ", ".join(vms) if vms else "none", excluded=True)
+    allure.dynamic.parameter("seed", seed, excluded=True)
     for name, value in extra.items():
-        allure.dynamic.parameter(name, value)
+        allure.dynamic.parameter(name, value, excluded=True)
 
 
 def describe(*, title: str, scenario: str, hypothesis: str) -> None:
@@ -90,6 +99,11 @@ def attach_verdict(verdict: Verdict) -> None:
     )
     allure.attach(verdict.text_table(), "verdict (text)", allure.attachment_type.TEXT, "txt")
     allure.attach(verdict.to_json(), VERDICT_JSON_NAME, allure.attachment_type.JSON, "json")
+
+
+def attach_rerun(command: str) -> None:
+    """The command line that reruns exactly this experiment (same test, seed and fleet)."""
+    allure.attach(command + "\n", "rerun this experiment", allure.attachment_type.TEXT, "txt")
 
 
 def attach_chart(png: bytes, name: str = "timeline chart") -> None:
@@ -146,20 +160,23 @@ def attach_journal(journal: str | Path | Sequence[Mapping[str, Any]]) -> None:
 
 
 def categories(dialect: str = "java") -> list[dict[str, Any]]:
-    """How Allure sorts failures: a missed target (call the design's owners), an inconclusive
+    """How Allure sorts failures: a missed target (call the design's owners), a failed design
+    review check (the design's owners too, but a checklist, not an experiment), an inconclusive
     run (nothing proved), bad input (fix the game day) and a harness error (everything else).
 
     `java` patterns must match the whole message (Allure 2 reads categories.json);
     `js` patterns are searched in it (Allure 3 takes them from its config).
     """
-    missed, unproved, bad = MISSED_PREFIX, INCONCLUSIVE_PREFIX, BAD_INPUT_PREFIX
-    known = f"({missed}|{unproved}|{bad})"
+    missed, review = MISSED_PREFIX, REVIEW_PREFIX
+    unproved, bad = INCONCLUSIVE_PREFIX, BAD_INPUT_PREFIX
+    known = f"({missed}|{review}|{unproved}|{bad})"
     if dialect == "java":
         patterns = (
-            f"(?s).*{missed}.*", f"(?s).*{unproved}.*", f"(?s).*{bad}.*", f"(?s)^(?!.*{known}).*"
+            f"(?s).*{missed}.*", f"(?s).*{review}.*", f"(?s).*{unproved}.*", f"(?s).*{bad}.*",
+            f"(?s)^(?!.*{known}).*",
         )  # fmt: skip
     elif dialect == "js":
-        patterns = (missed, unproved, bad, f"^(?![\\s\\S]*{known})")
+        patterns = (missed, review, unproved, bad, f"^(?![\\s\\S]*{known})")
     else:
         raise ValueError(f"unknown regex dialect {dialect!r}; use 'java' or 'js'")
     return [
@@ -170,24 +187,31 @@ def categories(dialect: str = "java") -> list[dict[str, Any]]:
             "messageRegex": patterns[0],
         },
         {
+            "name": "Design review: a check failed",
+            "description": "The read-only design review (a checklist, not an experiment) found "
+            "a design problem; its page says what to change.",
+            "matchedStatuses": ["failed"],
+            "messageRegex": patterns[1],
+        },
+        {
             "name": "Inconclusive (nothing may pass on it)",
             "description": "The steady state did not hold, the fault was not shown to land, or "
             "a figure's evidence had a gap: the run proves nothing either way.",
             "matchedStatuses": ["broken"],
-            "messageRegex": patterns[1],
+            "messageRegex": patterns[2],
         },
         {
             "name": "Bad input (nothing touched)",
             "description": "The experiment, its targets or the fleet were refused before any "
             "fault: fix the game day.",
             "matchedStatuses": ["failed", "broken"],
-            "messageRegex": patterns[2],
+            "messageRegex": patterns[3],
         },
         {
             "name": "Harness error",
             "description": "The harness or its environment failed: a bug to fix, not a verdict.",
             "matchedStatuses": ["broken", "failed"],
-            "messageRegex": patterns[3],
+            "messageRegex": patterns[4],
         },
     ]
 

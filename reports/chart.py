@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from probes.measures import SERVING_CAPACITY, Clock
 from probes.metrics import Metrics, compute_metrics
 from probes.timeline import Timeline
+from reports.chart_limits import draw_limits
 from reports.phase_marks import draw_failover_phases
 
 PHASE_COLOURS = {"baseline": "#dbeafe", "fault": "#fee2e2", "recovery": "#dcfce7"}
@@ -56,9 +57,12 @@ def render_timeline(
     clock: Clock | None = None,
     bin_s: float | None = None,
     path: str | Path | None = None,
+    limits: Mapping[str, float] | None = None,
 ) -> bytes:
     """Render the chart as PNG bytes (and write them to `path` when given); see timeline_figure."""
-    figure = timeline_figure(timeline, metrics, title=title, clock=clock, bin_s=bin_s)
+    figure = timeline_figure(
+        timeline, metrics, title=title, clock=clock, bin_s=bin_s, limits=limits
+    )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
@@ -75,8 +79,13 @@ def timeline_figure(
     title: str,
     clock: Clock | None = None,
     bin_s: float | None = None,
+    limits: Mapping[str, float] | None = None,
 ) -> Figure:
     """The chart as a matplotlib Figure (the caller closes it).
+
+    `limits` (targets.toml keys → limits, durations in platform seconds) draws what the verdict
+    judged against: the capacity floor, and the failover and recovery limits from where each
+    span starts (reports/chart_limits.py).
 
     The experiment's window is where its capacity samples and fault events are; requests outside
     it (e.g. left over from another run) are not drawn, nor measured when `metrics` is None.
@@ -96,6 +105,7 @@ def timeline_figure(
     _capacity_panel(cap_ax, metrics, t0, t_end, clock)
     _requests_panel(req_ax, timeline.requests, metrics, t0, t_end, span, bin_s, clock)
     draw_failover_phases(req_ax, metrics.failover_phases, t0, t_end, clock, _bracket)
+    draw_limits(cap_ax, req_ax, metrics, limits or {}, t0, span, clock)
     req_ax.set_xlabel("wall seconds since start")
     req_ax.set_xlim(0, span)
     for ax in (cap_ax, req_ax):
@@ -159,20 +169,23 @@ def _requests_panel(
         ax.text(0.5, 0.5, "no requests recorded", transform=ax.transAxes, ha="center")
         ax.set_ylim(0, 1)
         return
-    edges = np.arange(t0, t0 + span + bin_s, bin_s)
+    edges, widths = _bins(t0, t_end, bin_s)
     starts = requests["start"].to_numpy(dtype=float)
     failed = ~requests["ok"].astype(bool).to_numpy()
     total, _ = np.histogram(starts, bins=edges)
     errors, _ = np.histogram(starts[failed], bins=edges)
     centres = edges[:-1] - t0
-    ax.step(
-        centres, total / bin_s, where="post", color="#2563eb", linewidth=1.5, label="requests/s"
-    )
-    ax.set_ylim(0, max(1.0, float((total / bin_s).max()) * 1.3))
+    rate, error_rate = total / widths, errors / widths  # a last, shorter bin is not a dip
+    # a step plot needs the last bin's end too, or the last bin is drawn with no width
+    xs = np.append(centres, edges[-1] - t0)
+    ax.step(xs, np.append(rate, rate[-1:]), where="post", color="#2563eb", linewidth=1.5,
+            label="requests/s")  # fmt: skip
+    ax.set_ylim(0, max(1.0, float(rate.max()) * 1.3))
     # errors on their own (red) scale: a short burst stays visible next to heavy traffic
     err_ax = ax.twinx()
-    err_ax.fill_between(centres, errors / bin_s, step="post", color=FAILURE_COLOUR, alpha=0.6)
-    err_ax.set_ylim(0, max(1.0, float((errors / bin_s).max()) * 1.3))
+    err_ax.fill_between(xs, np.append(error_rate, error_rate[-1:]), step="post",
+                        color=FAILURE_COLOUR, alpha=0.6)  # fmt: skip
+    err_ax.set_ylim(0, max(1.0, float(error_rate.max()) * 1.3))
     err_ax.set_ylabel("errors/s", color=FAILURE_COLOUR)
     err_ax.tick_params(axis="y", colors=FAILURE_COLOUR)
     overall = metrics.overall
@@ -287,6 +300,19 @@ def _within(timeline: Timeline, t0: float, t_end: float) -> Timeline:
     return Timeline(
         inside.reset_index(drop=True), timeline.capacity, timeline.events, timeline.routing
     )
+
+
+def _bins(t0: float, t_end: float, bin_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bin edges over [t0, t_end] and each bin's width: the last bin ends at t_end (so it is
+    divided by the time it covers), and a sliver under a fifth of a bin joins the one before."""
+    edges = np.arange(t0, t_end, bin_s)
+    if len(edges) == 0 or t_end - edges[-1] >= 0.2 * bin_s:
+        edges = np.append(edges, t_end)
+    else:
+        edges[-1] = t_end
+    if len(edges) < 2:
+        edges = np.array([t0, t0 + bin_s])
+    return edges, np.diff(edges)
 
 
 def _broken_at_gaps(times: np.ndarray, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

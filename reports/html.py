@@ -13,12 +13,16 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flexchaos.errors import FlexchaosError
 from reports import allure_tool
 from reports.allure_attachments import categories
+from reports.fixture_steps import tidy_fixtures
+from reports.run_summary import build_rows, html_summary, previous_points
 from reports.trend import (
     append_trend,
     points_for_run,
@@ -39,6 +43,7 @@ NO_NODE_HINT = (
 class ReportPaths:
     """What `flexchaos report` produced."""
 
+    summary: Path  # the run summary, the page that opens first (index.html)
     awesome: Path
     dashboard: Path
     trend_chart: Path
@@ -54,8 +59,11 @@ def generate_report(
     trend: Path,
     *,
     name: str = "flexchaos game day",
+    run: Mapping[str, Any] | None = None,
 ) -> ReportPaths:
-    """Turn an Allure results dir into single-file HTML reports with history and trends."""
+    """Turn an Allure results dir into single-file HTML reports with history and trends, and
+    the run summary (`index.html`) in front of them; `run` is the session's run.json (its
+    identity, details and review), when there is one."""
     results, output = results.resolve(), output.resolve()
     if not results.is_dir() or not any(results.glob("*-result.json")):
         raise FlexchaosError(
@@ -72,13 +80,17 @@ def generate_report(
     cli = allure_tool.ensure_installed()
 
     found = read_results_verdicts(results)
-    points = append_trend(trend.resolve(), points_for_run(found))
+    this_run = points_for_run(found)
+    points = append_trend(trend.resolve(), this_run)
+    summary_html = _run_summary(found, points, this_run, run or {}, name)
     history = history.resolve()
     history.parent.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="flexchaos-report-") as staging_root:
         staging = Path(staging_root) / "allure-results"
         shutil.copytree(results, staging)
+        tidy_fixtures(staging)
+        _add_global_attachment(staging, summary_html, "run summary")
         for item in found:
             png = render_trend(points, experiment=item.verdict.experiment)
             _add_attachment(
@@ -102,7 +114,10 @@ def generate_report(
     trend_chart = output / "failover-trend.png"
     output.mkdir(parents=True, exist_ok=True)
     trend_chart.write_bytes(render_trend(points))
+    summary = output / "index.html"  # in place of Allure's list of its two reports
+    summary.write_text(summary_html, encoding="utf-8")
     paths = ReportPaths(
+        summary=summary,
         awesome=output / "awesome" / "index.html",
         dashboard=output / "dashboard" / "index.html",
         trend_chart=trend_chart,
@@ -136,6 +151,41 @@ def _check_output(output: Path, results: Path) -> None:
                 f"--output {output} holds files that are not an Allure report; "
                 "give an empty or report folder"
             )
+
+
+def _run_summary(
+    found: list[Any], points: list[Any], this_run: list[Any], run: Mapping[str, Any], name: str
+) -> str:
+    """The run summary page: links to the reports, identity, the one table, the review."""
+    identity = run.get("identity") or {}
+    before = str(identity.get("started") or (this_run[0].time if this_run else ""))
+    rows = build_rows(
+        [item.verdict for item in found], run.get("experiment_details") or {},
+        previous_points([p for p in points if p not in this_run], before),
+    )  # fmt: skip
+    exit_code = run.get("exit_code")
+    if not isinstance(exit_code, int):
+        from reports.exit_codes import overall_exit_code
+
+        exit_code = overall_exit_code(item.verdict.state for item in found)
+    return html_summary(
+        rows, identity=identity, exit_code=exit_code, problems=run.get("problems") or [],
+        review=run.get("review"), title=name,
+        links={"the report (every experiment)": "awesome/index.html",
+               "dashboard (history and trends)": "dashboard/index.html",
+               "failover trend across runs": "failover-trend.png"},
+    )  # fmt: skip
+
+
+def _add_global_attachment(staging: Path, body: str, name: str) -> None:
+    """An attachment of the whole run (Allure 3's Global Attachments), not of one test."""
+    source = f"{uuid.uuid4()}-attachment.html"
+    (staging / source).write_text(body, encoding="utf-8")
+    globals_file = staging / f"{uuid.uuid4()}-globals.json"
+    globals_file.write_text(
+        json.dumps({"attachments": [{"name": name, "source": source, "type": "text/html"}]}),
+        encoding="utf-8",
+    )
 
 
 def _add_attachment(result_file: Path, png: bytes, name: str) -> None:

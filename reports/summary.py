@@ -1,5 +1,6 @@
-"""The game day's summary: the headline with its exit code, one row per experiment (with why
-when it did not pass), then each experiment's hypothesis and verdict table.
+"""The game day's summary: the headline with its exit code, the run's identity and one table
+for the whole run (reports/run_summary.py), then, in the job summary, each experiment's
+hypothesis and verdict table folded away.
 
 As Markdown it is appended to `$GITHUB_STEP_SUMMARY` (a CI job's summary page) when that
 variable is set; as text it is what the terminal shows once, at the end of a run. The headline
@@ -13,10 +14,13 @@ renderings take the code the run exits with, say what it means and whom to call
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from reports import exit_codes
+from reports import exit_codes, run_summary
+from reports.trend import TrendPoint
 from reports.values import md_escape
 from reports.verdict import Verdict
 
@@ -26,6 +30,31 @@ ICONS = {
     "inconclusive": "⚠️ inconclusive",
     "error": "💥 error",
 }
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What the summary shows besides the verdicts: identity, per-experiment details (fault,
+    rerun command), the design review and the previous run's trend points."""
+
+    identity: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    review: Sequence[Mapping[str, str]] | None = None
+    previous: Mapping[str, TrendPoint] = field(default_factory=dict)
+
+    @classmethod
+    def from_run(cls, run: Mapping[str, Any], trend: Sequence[TrendPoint] = ()) -> RunContext:
+        """From run.json (flexchaos/run_result.py) and the trend points recorded so far."""
+        identity = run.get("identity") or {}
+        return cls(
+            identity=identity,
+            details=run.get("experiment_details") or {},
+            review=run.get("review"),
+            previous=run_summary.previous_points(trend, str(identity.get("started", ""))),
+        )
+
+    def reruns(self) -> dict[str, str]:
+        return {name: str(d["rerun"]) for name, d in self.details.items() if d.get("rerun")}
 
 
 def overall_passed(verdicts: Sequence[Verdict]) -> bool:
@@ -44,12 +73,6 @@ def _code(verdicts: Sequence[Verdict], exit_code: int | None) -> int:
     return exit_codes.overall_exit_code(v.state for v in verdicts)
 
 
-def _why(v: Verdict) -> str:
-    if v.state in ("inconclusive", "error"):
-        return v.reason
-    return ", ".join(row.target for row in v.missed())
-
-
 def markdown_summary(
     verdicts: Sequence[Verdict],
     *,
@@ -57,54 +80,42 @@ def markdown_summary(
     report: str | None = None,
     exit_code: int | None = None,
     problems: Sequence[str] = (),
+    context: RunContext | None = None,
 ) -> str:
-    """The job summary: headline, who to call, one row per experiment, then each table."""
+    """The job summary: headline, who to call, identity, the run's table, the design review,
+    then each experiment's hypothesis and verdict table (folded)."""
+    context = context or RunContext()
     code = _code(verdicts, exit_code)
-    counts = {state: sum(v.state == state for v in verdicts) for state in ICONS}
-    lines = [
-        f"## {title}: {headline(verdicts, code)}",
-        "",
-        f"**{exit_codes.meaning(code).sentence()}**",
-        "",
-        f"{len(verdicts)} experiments: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['inconclusive']} inconclusive, {counts['error']} error.",
-    ]
-    lines += [""] + [f"- {md_escape(problem)}" for problem in problems] if problems else []
-    if verdicts:
-        lines += ["", "| experiment | result | missed targets or why |", "|---|---|---|"]
+    rows = run_summary.build_rows(verdicts, context.details, context.previous)
+    text = run_summary.markdown_summary(
+        rows, identity=context.identity, exit_code=code, problems=problems,
+        review=context.review, title=title, report=report,
+    )  # fmt: skip
+    lines = []
     for v in verdicts:
-        lines.append(f"| `{v.experiment}` | {ICONS[v.state]} | {md_escape(_why(v)) or '—'} |")
-    if report:
-        lines += ["", f"Report: `{report}`"]
-    for v in verdicts:
-        lines += ["", f"### `{v.experiment}` — {ICONS[v.state]}", ""]
+        lines += ["", f"<details><summary><code>{v.experiment}</code> — {ICONS[v.state]}: "
+                  "hypothesis and verdict table</summary>", ""]  # fmt: skip
         lines += [f"> {md_escape(v.hypothesis)}", ""] if v.hypothesis else []
-        lines.append(v.markdown_table())
-    return "\n".join(lines) + "\n"
+        lines += [v.markdown_table(), "", "</details>"]
+    return text + ("\n".join(lines) + "\n" if lines else "")
 
 
 def text_summary(
-    verdicts: Sequence[Verdict], *, exit_code: int | None = None, problems: Sequence[str] = ()
+    verdicts: Sequence[Verdict],
+    *,
+    exit_code: int | None = None,
+    problems: Sequence[str] = (),
+    context: RunContext | None = None,
 ) -> str:
-    """The terminal's closing summary: one line per experiment (why, when it did not pass),
-    the problems without a verdict, the verdict tables, the headline and whom to call."""
-    code = _code(verdicts, exit_code)
-    width = max([len(v.experiment) for v in verdicts] + [10])
-    lines = []
-    if verdicts:
-        lines += [
-            f"{'experiment'.ljust(width)}  {'result':12}  missed targets or why",
-            "-" * (width + 40),
-        ]
-    for v in verdicts:
-        lines.append(f"{v.experiment.ljust(width)}  {v.state.upper():12}  {_why(v) or '-'}")
-    lines += [f"problem: {problem}" for problem in problems]
-    body = "".join("\n\n" + v.text_table() for v in verdicts)
-    return (
-        "\n".join(lines)
-        + body
-        + f"\n\n{exit_codes.meaning(code).sentence()}\ngame day {headline(verdicts, code)}\n"
-    )
+    """The terminal's closing summary, printed once: identity, the run's table (one row per
+    experiment, each figure against its limit, change from the previous run), why for any that
+    did not pass with the command that reruns it, the design review, the headline."""
+    context = context or RunContext()
+    rows = run_summary.build_rows(verdicts, context.details, context.previous)
+    return run_summary.text_summary(
+        rows, identity=context.identity, exit_code=_code(verdicts, exit_code),
+        problems=problems, review=context.review, reruns=context.reruns(),
+    )  # fmt: skip
 
 
 def append_job_summary(
@@ -115,6 +126,7 @@ def append_job_summary(
     report: str | None = None,
     exit_code: int | None = None,
     problems: Sequence[str] = (),
+    context: RunContext | None = None,
 ) -> Path | None:
     """Append the Markdown summary to `path` or $GITHUB_STEP_SUMMARY; None when neither is set."""
     target = path or os.environ.get("GITHUB_STEP_SUMMARY")
@@ -124,7 +136,8 @@ def append_job_summary(
     with target.open("a", encoding="utf-8") as handle:
         handle.write(
             markdown_summary(
-                verdicts, title=title, report=report, exit_code=exit_code, problems=problems
+                verdicts, title=title, report=report, exit_code=exit_code, problems=problems,
+                context=context,
             )
         )
     return target

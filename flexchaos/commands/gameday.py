@@ -18,8 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from flexchaos.commands import gameday_help
 from flexchaos.errors import FlexchaosError
-from flexchaos.run_result import BAD_INPUT, INTERRUPTED_EXIT, read_exit_code, read_problems
+from flexchaos.run_result import BAD_INPUT, INTERRUPTED_EXIT, read_exit_code, read_run
 from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
 
 HELP = "Run the game day (experiments/) on the emulator or Azure, then build the report."
@@ -29,6 +30,8 @@ NO_TESTS = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = gameday_help.epilog()
     parser.add_argument(
         "--experiments", default="experiments",
         help="pytest path(s) of the experiments to run (default: experiments)",
@@ -39,11 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"results and report, history and trend (default {DEFAULT_WORK_DIR})",
     )  # fmt: skip
     parser.add_argument(
-        "--results", type=Path, help="Allure results (default: allure-results in the work dir)"
-    )
+        "--results", type=Path, metavar="DIR",
+        help="where allure-pytest writes the Allure results, emptied at the start (default: "
+        "allure-results in the work dir; dry-run/ or ad-hoc/ in it for those runs)",
+    )  # fmt: skip
     parser.add_argument(
-        "--report", type=Path, help="HTML report folder (default: allure-report in the work dir)"
-    )
+        "--report", type=Path, metavar="DIR",
+        help="the HTML report folder, emptied and rebuilt; its index.html is the run summary "
+        "(default: allure-report in the work dir; dry-run/ or ad-hoc/ in it for those runs)",
+    )  # fmt: skip
     parser.add_argument(
         "--no-report", action="store_true", help="skip the HTML report (Allure results only)"
     )
@@ -56,7 +63,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     extra = [a for a in args.pytest_args if a != "--"]
     work = WorkDir(args.work_dir).create()
-    results: Path = args.results or work.results
+    # A dry run or an ad-hoc selection gets its own report folder, history and trend (emptied
+    # each time): it never overwrites the last real report nor adds to the real history.
+    kind = gameday_help.scratch_kind(extra, args.experiments)
+    reports = WorkDir(work.root / kind) if kind else work
+    if kind:
+        shutil.rmtree(reports.root, ignore_errors=True)
+        reports.create()
+        print(f"flexchaos gameday: {kind} run: its report goes to {reports.root}/; the real "
+              "report, history and trend are not touched", flush=True)  # fmt: skip
+    results: Path = args.results or reports.results
     work.verdicts.unlink(missing_ok=True)
     work.run_result.unlink(missing_ok=True)
     cmd = [
@@ -71,9 +87,14 @@ def run(args: argparse.Namespace) -> int:
     code = run_experiments(cmd)
     recorded = read_exit_code(work.run_result)
     if code == USAGE_ERROR:
+        hint = gameday_help.suggest_option(extra) or _missing_experiments(args.experiments)
+        if hint:
+            print(hint, flush=True)
         return BAD_INPUT
     if code == NO_TESTS:
-        print("flexchaos gameday: no experiment matched; check --experiments and -k", flush=True)
+        hint = gameday_help.suggest_experiment(extra, args.experiments)
+        print(hint or "flexchaos gameday: no experiment matched; check --experiments and -k",
+              flush=True)  # fmt: skip
         return BAD_INPUT
     if recorded == INTERRUPTED_EXIT or code == INTERRUPTED or code < 0:  # < 0: pytest killed
         print(
@@ -85,12 +106,14 @@ def run(args: argparse.Namespace) -> int:
     report_line = (
         f"Allure results: {results.resolve()} (HTML skipped: --no-report)"
         if args.no_report
-        else build_report(results, args.report or work.report, work)
+        else build_report(
+            results, args.report or reports.report, reports, read_run(work.run_result)
+        )
     )
     print()
     print(report_line)
     if work.verdicts.is_file():
-        print(closing_table(work.verdicts, recorded, read_problems(work.run_result)))
+        print(closing_table(work.verdicts, recorded, work.run_result, reports.trend))
     if recorded is not None:
         return recorded
     return 0 if code == 0 else 1  # no experiment ran (e.g. only the design review)
@@ -119,7 +142,13 @@ def run_experiments(cmd: list[str]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def build_report(results: Path, report: Path, work: WorkDir) -> str:
+def _missing_experiments(experiments: str) -> str | None:
+    if all(Path(p.split("::", 1)[0]).exists() for p in experiments.split()):
+        return None
+    return gameday_help.suggest_experiment([], experiments)
+
+
+def build_report(results: Path, report: Path, work: WorkDir, run: dict | None = None) -> str:
     """The HTML report with the work dir's history and trend, or why there is none."""
     if shutil.which("node") is None:
         again = "flexchaos report" + (f" --work-dir {work.root}" if work != WorkDir() else "")
@@ -130,18 +159,30 @@ def build_report(results: Path, report: Path, work: WorkDir) -> str:
     from reports.html import generate_report
 
     try:
-        paths = generate_report(results, report, work.history, work.trend)
+        paths = generate_report(results, report, work.history, work.trend, run=run)
     except FlexchaosError as exc:
         return f"HTML report not built: {exc}. Allure results: {results.resolve()}"
-    return f"report: {paths.awesome}\ndashboard: {paths.dashboard}"
+    return (
+        f"run summary: {paths.summary}\nreport: {paths.awesome}\ndashboard: {paths.dashboard}"
+    )
 
 
 def closing_table(
-    verdicts_file: Path, exit_code: int | None = None, problems: list[str] | None = None
+    verdicts_file: Path,
+    exit_code: int | None = None,
+    run_file: Path | None = None,
+    trend_file: Path | None = None,
 ) -> str:
-    """The closing summary, printed once, headed by the code the command exits with."""
-    from reports.summary import text_summary
+    """The closing summary, printed once, headed by the code the command exits with: the
+    run's identity, one table for the whole run, the design review, the headline."""
+    from reports.summary import RunContext, text_summary
+    from reports.trend import load_trend
     from reports.verdict import Verdict
 
     verdicts = [Verdict.from_dict(v) for v in json.loads(verdicts_file.read_text())]
-    return text_summary(verdicts, exit_code=exit_code, problems=problems or [])
+    run = read_run(run_file) if run_file is not None else {}
+    trend = load_trend(trend_file) if trend_file is not None else []
+    problems = [str(p) for p in run.get("problems") or []]
+    return text_summary(
+        verdicts, exit_code=exit_code, problems=problems, context=RunContext.from_run(run, trend)
+    )

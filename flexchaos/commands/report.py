@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from flexchaos.run_result import read_run
     from reports.html import generate_report
 
     work = WorkDir(args.work_dir)
@@ -45,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
         args.history or work.history,
         args.trend or work.trend,
         name=args.name,
+        # the last session's identity and details, when these results are its own
+        run=read_run(work.run_result) if args.results is None else None,
     )
+    print(f"run summary: {paths.summary}")
     print(f"report: {paths.awesome}")
     print(f"dashboard: {paths.dashboard}")
     print(f"failover trend: {paths.trend_chart} ({paths.experiments} experiments this run)")

@@ -59,7 +59,9 @@ def test_targets_too_strict_exit_1_and_name_the_missed_target(fleet, tmp_path: P
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     out = run.stdout
     assert "Missed resilience targets: min_healthy_capacity: measured 0.833" in out
-    assert "test_stop_vm  FAILED        min_healthy_capacity" in out  # the closing table
+    # the closing table: one row per experiment, each figure against its limit
+    assert "test_stop_vm  stop   MISSED  ✗ 83% ≥ 100%" in out
+    assert "test_stop_vm: min_healthy_capacity: measured 0.833" in out
     assert (tmp_path / "out" / "junit.xml").is_file()
     assert any((tmp_path / "allure-results").glob("*-result.json"))
     # the fault was reverted: the journal has one injected entry, its landing and its revert
@@ -84,7 +86,10 @@ def test_met_targets_exit_0_with_the_verdict_table(fleet, tmp_path: Path) -> Non
     assert run.stdout.rstrip().splitlines()[-1] == "game day PASSED, exit 0"
     # the closing summary is printed once, after the report line, with what exit 0 means
     assert run.stdout.count("game day PASSED, exit 0") == 1
-    assert run.stdout.count("missed targets or why") == 1
+    assert run.stdout.count("vs previous run") == 1
+    assert "1 experiments: 1 met, 0 missed, 0 inconclusive, 0 error" in run.stdout
+    assert "run: fleet emulator · subscription " in run.stdout  # the run's identity
+    assert "rerun exactly this experiment: flexchaos gameday" in run.stdout
     assert "Exit 0: every experiment ran, its fault was proved" in run.stdout
     # the hypothesis is shown with what judges it
     assert "Judged by: healthy capacity ≥ 80 %, " in run.stdout
@@ -203,7 +208,7 @@ def test_ctrl_c_during_the_hold_reverts_and_stops_the_game_day(fleet, tmp_path: 
     reader.start()
     try:
         wait_for(
-            lambda: any("] hold " in line for line in lines), timeout=90, what="the hold phase"
+            lambda: any("→ fault (hold)" in line for line in lines), timeout=90, what="the hold"
         )
         os.killpg(process.pid, signal.SIGINT)
         code = process.wait(timeout=120)
@@ -257,7 +262,8 @@ def test_an_abort_condition_fails_the_experiment(fleet, tmp_path: Path) -> None:
     assert run.returncode == 1, run.stdout[-3000:]
     assert "abort: healthy capacity 83% under the floor 90%" in run.stdout
     assert "abort_conditions: measured 1, limit <= 0 (hold aborted" in run.stdout
-    assert "test_custom  FAILED        abort_conditions" in run.stdout
+    why = [x for x in run.stdout.splitlines() if x.startswith("test_custom: ")]  # closing table
+    assert why and "abort_conditions: measured 1, limit <= 0" in why[-1]
 
 
 def test_sigterm_during_the_baseline_stops_everything(fleet, tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ def test_no_health_extension_fails_the_design_review(start_emulator, tmp_path: P
     fleet = start_emulator("[health_extension]\nenabled = false\n")
     run = run_gameday(fleet, tmp_path, EXPERIMENTS / "test_design_review.py")
     assert run.code == 1, run.tail()
-    assert "health" in run.stdout.lower() and "design review failed" in run.stdout
+    assert "health" in run.stdout.lower() and "design review failed" in run.stdout.lower()
+    assert "[ ] health extension (fail, severity high)" in run.stdout  # the checklist
 
 
 def test_no_health_extension_cannot_break_one(start_emulator, tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_half_of_the_capacity_listings_failing_is_not_judged(
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))
     reader.start()
     try:  # the listings fail from the fault on, not before (the steady state must hold)
-        wait_for(lambda: any("] inject" in line for line in lines), timeout=120, what="inject")
+        wait_for(lambda: any("(inject)" in line for line in lines), timeout=120, what="inject")
         fleet.client.set_control_faults(listing_failure_rate=0.5)
         run = finish(process, lines, tmp_path)
     finally:
@@ -74,7 +74,9 @@ def test_locust_killed_mid_run_is_not_judged(fleet: RunningEmulator, tmp_path: P
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))
     reader.start()
     try:
-        wait_for(lambda: any("] hold" in line for line in lines), timeout=120, what="the hold")
+        wait_for(
+            lambda: any("→ fault (hold)" in line for line in lines), timeout=120, what="the hold"
+        )
         killed = kill_locust(tmp_path / "work")
         assert killed, "no Locust process of this run was found"
         run = finish(process, lines, tmp_path)

@@ -36,7 +36,9 @@ def _run(name: str, fault: str, story: str, scenario: str, hypothesis: str, meas
          zone: str, limits: dict | None = None, victims: tuple = (tl.VICTIM,)) -> None:  # fmt: skip
     aa.describe(title=story, scenario=scenario, hypothesis=hypothesis)
     aa.label_experiment(fault=fault, story=story, zones=[zone])
-    aa.set_parameters(vms=list(victims), seed=42, fleet="emulator", time_scale=TIME_SCALE)
+    aa.set_parameters(
+        vms=list(victims), seed=42, scale_set="vmss-web (emulator)", time_scale=TIME_SCALE
+    )
     requests = tl.requests_frame(victims=victims)
     capacity = tl.capacity_frame(victims=victims)
     events = tl.events_frame(victims=victims, fault=fault)

@@ -32,7 +32,7 @@ INNER = textwrap.dedent(
     def test_stop_vm(tmp_path):
         aa.describe(title="Stop one VM", scenario="Stop vmss-web_2.", hypothesis="5/6 serve.")
         aa.label_experiment(fault="stop", story="one VM stopped", zones=["2"])
-        aa.set_parameters(vms=[tl.VICTIM], seed=42)
+        aa.set_parameters(vms=[tl.VICTIM], seed=42, scale_set="vmss-web (emulator)")
         aa.attach_evidence({"vms": 6}, {"vms": 6}, {"changed": []})
         journal = tmp_path / "journal.jsonl"
         journal.write_text(json.dumps({"fault": "stop", "vm": tl.VICTIM}) + "\\n")
@@ -74,6 +74,11 @@ INNER = textwrap.dedent(
 
     def test_bad_input():
         pytest.fail("Bad input: test_bad_input: guard refused (spot_only): not Spot",
+                    pytrace=False)
+
+
+    def test_design_review_check():
+        pytest.fail("Design review failed: zones: 1 zone(s) (change: spread the set)",
                     pytrace=False)
     """
 )
@@ -124,6 +129,9 @@ def test_stop_vm_result_carries_title_labels_parameters_and_attachments(results:
             ("severity", "critical"), ("tag", "zone 2")} <= labels  # fmt: skip
     params = {p["name"]: p["value"] for p in result["parameters"]}
     assert params["VMs chosen"] == "'vmss-web_2'" and params["seed"] == "42"
+    # shown, but only the scale set keys the experiment's history: VMs and seed change per run
+    excluded = {p["name"] for p in result["parameters"] if p.get("excluded")}
+    assert excluded == {"VMs chosen", "seed"}
     # the verdict table and the chart come first in the description
     description = result["descriptionHtml"]
     assert description.index("flexchaos-verdict") < description.index("data:image/png;base64,")
@@ -155,8 +163,8 @@ def test_results_metadata_files(results: Path) -> None:
     assert "time\\ scale=0.02\n" in env
     cats = json.loads((results / "categories.json").read_text())
     assert [c["name"] for c in cats] == [
-        "Missed resilience target", "Inconclusive (nothing may pass on it)",
-        "Bad input (nothing touched)", "Harness error",
+        "Missed resilience target", "Design review: a check failed",
+        "Inconclusive (nothing may pass on it)", "Bad input (nothing touched)", "Harness error",
     ]  # fmt: skip
     assert json.loads((results / "executor.json").read_text())["name"]
 
@@ -182,6 +190,7 @@ def test_categories_sort_the_three_outcomes(results: Path) -> None:
     assert category("test_harness_error") == "Harness error"
     assert category("test_fault_not_exercised") == "Inconclusive (nothing may pass on it)"
     assert category("test_bad_input") == "Bad input (nothing touched)"
+    assert category("test_design_review_check") == "Design review: a check failed"
 
 
 def test_an_inconclusive_page_opens_with_why_in_one_sentence(results: Path) -> None:

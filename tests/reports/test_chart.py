@@ -219,3 +219,44 @@ def test_a_timeline_without_an_injection_is_all_baseline() -> None:
         healthy = line_data(figure, "healthy_capacity")
     assert (healthy[:, 1] == 1.0).all()
     assert not math.isnan(healthy[0, 0])
+
+
+def test_the_limits_the_verdict_judged_against_are_drawn() -> None:
+    """Capacity floor across the top panel; failover and recovery limits from where their
+    spans start (platform seconds in the targets, wall seconds on the axis)."""
+    timeline = stop_vm()
+    metrics = compute_metrics(timeline, clock=Clock(0.02))
+    limits = {"min_healthy_capacity": 0.8, "max_failover_time_s": 30.0,
+              "max_recovery_time_s": 180.0}  # fmt: skip
+    figure = timeline_figure(timeline, metrics, title="x", clock=Clock(0.02), limits=limits)
+    try:
+        (floor,) = artists(figure, "limit:min_healthy_capacity")
+        assert floor.get_ydata()[0] == pytest.approx(0.8)
+        t0 = min(timeline.capacity["time"].min(), timeline.events["time"].min())
+        (failover,) = artists(figure, "limit:max_failover_time_s")
+        start = min(f.injection for f in metrics.failovers) - t0
+        assert failover.get_xdata()[0] == pytest.approx(start + 30.0 * 0.02)
+        assert artists(figure, "limit:max_recovery_time_s")  # a mark, or a note at the edge
+    finally:
+        plt.close(figure)
+
+
+def test_the_last_partial_bin_is_not_a_false_dip() -> None:
+    """Steady traffic up to the window's end: the last bin's rate is divided by the time it
+    covers, so it reads like the others rather than as a drop."""
+    start = 1_000.0
+    times = np.arange(start, start + 10.05, 0.01)  # 100 requests/s for 10.05 s
+    requests = pd.DataFrame({c: None for c in REQUEST_COLUMNS}, index=range(len(times)))
+    requests["start"], requests["ok"] = times, True
+    requests["latency_ms"], requests["status"] = 1.0, 200
+    capacity = pd.DataFrame({"time": [start, start + 10.05], "vm": ["a", "a"],
+                             "power_state": ["running"] * 2, "healthy": [True, True]})  # fmt: skip
+    timeline = Timeline.build(requests, capacity, tl.events_frame().iloc[0:0])
+    figure = timeline_figure(timeline, title="x", bin_s=1.0)
+    try:
+        ax = figure.axes[1]
+        (line,) = [a for a in ax.get_lines() if a.get_label() == "requests/s"]
+        rates = np.asarray(line.get_ydata(), dtype=float)
+        assert rates.min() > 90, rates  # no bin reads as a dip (the last would read 5/s)
+    finally:
+        plt.close(figure)

@@ -1,4 +1,5 @@
-"""The job summary: appended to $GITHUB_STEP_SUMMARY, one row per experiment plus each table."""
+"""The job summary and the terminal's closing summary: one table for the whole run (each figure
+against its limit), appended to $GITHUB_STEP_SUMMARY, with each verdict table folded below."""
 
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ def test_appends_to_github_step_summary(tmp_path: Path, monkeypatch: pytest.Monk
     assert text.startswith(
         "# earlier step\n## flexchaos game day: FAILED (a target was missed), exit 1"
     )
-    assert "1 passed, 1 failed, 1 inconclusive, 0 error" in text
-    assert "| `test_stop_vm` | ✅ passed | — |" in text
-    assert "| `test_zone_down` | ❌ failed | max_failover_time_s |" in text
-    assert "| `test_spot_eviction` | ⚠️ inconclusive | baseline error rate 0.2 > 0.01 |" in text
+    assert "3 experiments: 1 met, 1 missed, 1 inconclusive, 0 error" in text
+    assert "| `test_stop_vm` |  | ✅ met | ✓ 10.0 s ≤ 30 | ✓ 1.00% ≤ 5% | first run |" in text
+    assert "| `test_zone_down` |  | ❌ missed | ✗ 45.0 s ≤ 30 | ✓ 1.00% ≤ 5% | first run |" in text
+    assert "| `test_spot_eviction` |  | ⚠️ inconclusive | – not judged |" in text
+    assert "- `test_spot_eviction`: baseline error rate 0.2 > 0.01" in text
     assert "45.0 s platform (0.90 s wall)" in text  # the zone-down verdict table follows
     assert "allure-report/index.html" in text
     append_job_summary([PASSED])
@@ -50,10 +52,13 @@ def test_overall_result_and_terminal_summary() -> None:
     assert not overall_passed([PASSED, BROKEN])
     assert not overall_passed([])
     text = text_summary([PASSED, FAILED])
-    assert "test_zone_down  FAILED        max_failover_time_s" in text
+    assert "test_zone_down  -      MISSED  ✗ 45.0 s ≤ 30  ✓ 1.00% ≤ 5%  first run" in text
+    assert "test_zone_down: max_failover_time_s: measured 45.0 s platform" in text
+    assert text.count("test_zone_down") == 2  # its row and why: no verdict table repeated
     assert text.rstrip().endswith("game day FAILED (a target was missed), exit 1")
     inconclusive_only = text_summary([PASSED, BROKEN])
-    assert "test_spot_eviction  INCONCLUSIVE  baseline error rate 0.2 > 0.01" in inconclusive_only
+    assert "test_spot_eviction  -      INCONCLUSIVE  – not judged" in inconclusive_only
+    assert "test_spot_eviction: baseline error rate 0.2 > 0.01" in inconclusive_only
     assert inconclusive_only.rstrip().endswith(
         "game day INCONCLUSIVE (nothing may pass on it), exit 3"
     )  # never "PASSED" while something was not judged
@@ -94,10 +99,11 @@ def test_each_code_states_who_to_call(verdicts: list, code: int, call: str) -> N
 
 def test_inconclusive_and_errored_experiments_are_listed_with_why() -> None:
     text = markdown_summary([PASSED, BROKEN, ERRORED])
-    assert "| `test_spot_eviction` | ⚠️ inconclusive | baseline error rate 0.2 > 0.01 |" in text
-    assert "| `test_deallocate_vm` | 💥 error | emulator went away |" in text
+    assert "- `test_spot_eviction`: baseline error rate 0.2 > 0.01" in text
+    assert "| `test_deallocate_vm` |  | 💥 error |" in text
+    assert "- `test_deallocate_vm`: emulator went away" in text
     terminal = text_summary([PASSED, BROKEN, ERRORED])
-    assert "test_deallocate_vm  ERROR         emulator went away" in terminal
+    assert "test_deallocate_vm: emulator went away" in terminal
     assert terminal.rstrip().endswith("game day ERROR (the harness failed), exit 4")
 
 
@@ -106,7 +112,8 @@ def test_the_hypothesis_as_judged_heads_each_experiment() -> None:
 
     shown = "One VM down costs little. Judged by: failover time ≤ 30 s, error rate ≤ 5 %."
     text = markdown_summary([replace(PASSED, hypothesis=shown)])
-    assert f"### `test_stop_vm` — ✅ passed\n\n> {shown}\n" in text
+    head = "<code>test_stop_vm</code> — ✅ passed: hypothesis and verdict table</summary>"
+    assert f"{head}\n\n> {shown}\n" in text
 
 
 def test_the_readme_and_the_reports_page_carry_the_exit_code_table() -> None:

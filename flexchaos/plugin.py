@@ -16,7 +16,6 @@ game day.
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, nullcontext
@@ -37,22 +36,27 @@ from flexchaos.rerun import rerun_command
 from flexchaos.run_identity import now_iso
 from flexchaos.run_result import RunResult
 from flexchaos.scenario import Scenario
+from flexchaos.session_state import (
+    DESELECTED_KEY,
+    FAULTS_KEY,
+    FLEET_KEY,
+    LEASE_KEY,
+    PREVIOUS_SIGTERM_KEY,
+    RESULT_KEY,
+    SEED_KEY,
+    SETTINGS_KEY,
+    STARTED_KEY,
+    _say,
+    preflight,
+    session_seed,
+    settings_of,
+)
 from flexchaos.settings import Settings, add_options
 from probes.measures import Clock
 from reports.allure_attachments import BAD_INPUT_PREFIX
 from reports.hypothesis import stated
 from reports.targets import TargetsFile, load_targets
 from reports.verdict import inconclusive
-
-RESULT_KEY = pytest.StashKey[RunResult]()
-SETTINGS_KEY = pytest.StashKey[Settings]()
-PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
-FLEET_KEY = pytest.StashKey[Fleet]()
-LEASE_KEY = pytest.StashKey[Lease]()
-DESELECTED_KEY = pytest.StashKey[set[str]]()
-FAULTS_KEY = pytest.StashKey[list[str]]()  # the selected experiments' faults, for the preflight
-SEED_KEY = pytest.StashKey[int]()  # the session's seed: the emulator's VM names, every choice
-STARTED_KEY = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,26 +89,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     previous = config.stash.get(PREVIOUS_SIGTERM_KEY, None)
     if previous is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, previous)
-
-
-def settings_of(config: pytest.Config) -> Settings:
-    if SETTINGS_KEY not in config.stash:
-        try:
-            config.stash[SETTINGS_KEY] = Settings.from_pytest(config)
-        except FlexchaosError as exc:
-            raise pytest.UsageError(str(exc)) from None
-    return config.stash[SETTINGS_KEY]
-
-
-def session_seed(config: pytest.Config) -> int:
-    """`--seed`, or one drawn once for the session: it names a started emulator's VMs and
-    seeds every random choice, so printing it is enough to rerun the same choice."""
-    if SEED_KEY not in config.stash:
-        from fleet.selection import new_seed
-
-        given = settings_of(config).seed
-        config.stash[SEED_KEY] = given if given is not None else new_seed()
-    return config.stash[SEED_KEY]
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
@@ -170,7 +154,7 @@ def flexchaos_fleet(flexchaos_settings: Settings, pytestconfig: pytest.Config) -
         except FlexchaosError as exc:  # one line and stop: nothing can run without the fleet
             pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
         pytestconfig.stash[FLEET_KEY] = fleet
-        _preflight(fleet, pytestconfig)
+        preflight(fleet, pytestconfig)
         # One run per scale set: the session's lease, taken by its first experiment after that
         # one's read-only preflight and held to the end of the session (released here, also on
         # Ctrl-C and SIGTERM, which unwind through this fixture).
@@ -178,18 +162,6 @@ def flexchaos_fleet(flexchaos_settings: Settings, pytestconfig: pytest.Config) -
         stack.callback(lease.release)
         pytestconfig.stash[LEASE_KEY] = lease
         yield fleet
-
-
-def _preflight(fleet: Fleet, config: pytest.Config) -> None:
-    """The read-only checklist (fleet/preflight.py) first: a blocker is bad input (exit 2)."""
-    from fleet.preflight import run_preflight
-
-    say = lambda line: _say(config, f"  preflight {line}")  # noqa: E731
-    _say(config, f"\n  preflight of {fleet.target.describe()} (read-only)")
-    refusal = run_preflight(fleet.target, config.stash.get(FAULTS_KEY, []), say=say).refusal()
-    if refusal:
-        config.stash[RESULT_KEY].bad_input.append(refusal)
-        pytest.exit(refusal, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def _session_fleet(settings: Settings, config: pytest.Config) -> AbstractContextManager[Fleet]:
@@ -418,13 +390,3 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     terminalreporter.section("flexchaos verdicts")
     terminalreporter.write(closing_summary(result, settings))
-
-
-# -- helpers -------------------------------------------------------------------------------------
-def _say(config: pytest.Config, line: str) -> None:
-    """Write a progress line to the terminal even while pytest captures output."""
-    capture = config.pluginmanager.getplugin("capturemanager")
-    guard = capture.global_and_fixture_disabled() if capture else nullcontext()
-    with guard:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()

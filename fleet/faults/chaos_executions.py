@@ -14,6 +14,14 @@ from fleet.faults.base import Effect
 from fleet.operations import VmOps
 from flexchaos.errors import FlexchaosError, NotFound, OperationTimeout
 
+TERMINAL = ("success", "failed", "cancelled", "canceled")
+RUNNING = ("running", "preprocessingqueued", "waitingtostart", "cancelling")
+
+
+def is_terminal(status: str | None) -> bool:
+    """Execution statuses compare case-insensitively (Azure's examples use lower case)."""
+    return str(status or "").lower() in TERMINAL
+
 
 def status(ops: VmOps, rg: str, name: str, effect: Effect) -> str:
     """The execution's status now; each change is kept (time, status) in the effect."""

@@ -37,6 +37,7 @@ from fleet.faults.base import (
     Seen,
 )
 from fleet.faults.base import seen_out_of_running as _seen_out_of_running
+from fleet.faults.chaos_executions import is_terminal
 from fleet.faults.power import start_unless_running
 from fleet.inventory import Instance
 from fleet.journal import JournalEntry
@@ -48,17 +49,10 @@ TARGET_TYPE = "Microsoft-VirtualMachine"
 VMSS_FAULT_PREFIX = "urn:csci:microsoft:virtualMachineScaleSet:"
 MAX_DURATION_S = 12 * 3600  # Chaos Studio: an action lasts at most 12 h
 MAX_TARGETS = 50  # Chaos Studio: at most 50 targets per action
-TERMINAL = ("success", "failed", "cancelled", "canceled")
-RUNNING = ("running", "preprocessingqueued", "waitingtostart", "cancelling")
 END_GRACE_S = 60.0  # wall seconds the service may take past the hold to end the execution
 MAX_PARALLEL = 8
 
 Parameters = Callable[[Mapping[str, Any]], dict[str, str]]
-
-
-def is_terminal(status: str | None) -> bool:
-    """Execution statuses compare case-insensitively (Azure's examples use lower case)."""
-    return str(status or "").lower() in TERMINAL
 
 
 def target_reference_id(vm_id: str) -> str:

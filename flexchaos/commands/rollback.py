@@ -74,18 +74,15 @@ def stop_left_behind_load(journal: Path) -> None:
 
 
 def check_readable(journal: Journal) -> None:
-    """A journal that is a directory, cannot be read, or holds no entry at all in a non-empty
-    file is not "nothing to roll back": one line saying what to check."""
+    """A journal that is a directory or cannot be opened is not "nothing to roll back": one line
+    saying what to check. What it holds is the journal's own check (fleet/journal_lines.py:
+    a torn last line is reported, any other damage is refused with the line to look at)."""
     path = journal.path
     if path.is_dir():
         raise FlexchaosError(f"journal {path} is a directory; pass --journal FILE (journal.jsonl)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
         raise FlexchaosError(f"cannot read journal {path} ({exc}); check the path") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if lines and not journal.records():
-        raise FlexchaosError(
-            f"journal {path} has no readable entry in its {len(lines)} line(s); check that it is "
-            "a flexchaos journal (journal.jsonl in the game day's work dir)"
-        )
+    journal.scan()  # JournalDamaged (bad input, exit 2) names the damaged line

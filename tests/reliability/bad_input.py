@@ -134,7 +134,7 @@ CASES: tuple[Case, ...] = (
     # -- rollback --------------------------------------------------------------------------------
     Case("journal-missing", ("rollback", "--journal", "{tmp}/none.jsonl"), "does not exist"),
     Case("journal-is-a-directory", ("rollback", "--journal", "{tmp}"), "is a directory"),
-    Case("journal-garbage", ("rollback", "--journal", "{tmp}/garbage.jsonl"), "no readable"),
+    Case("journal-garbage", ("rollback", "--journal", "{tmp}/garbage.jsonl"), "is damaged at line"),
     Case("work-dir-missing", ("rollback", "--work-dir", "{tmp}/none"), "does not exist"),
     Case("timeout-not-a-number", ("rollback", "--timeout", "soon"), "argument --timeout"),
     Case("timeout-negative", ("rollback", "--timeout", "-1"), "--timeout"),

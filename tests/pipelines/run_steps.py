@@ -47,6 +47,12 @@ def azure_mode(emulator: RunningEmulator) -> bool:
     return bool(getattr(emulator.info, "azure_mode", False))
 
 
+def federated_token(emulator: RunningEmulator) -> str:
+    """Azure mode: the token a CI's OIDC issuer would hand over (the emulator's own issuer,
+    trusted by its app registration's federated credential)."""
+    return Path(str(emulator.info.federated_token_file)).read_text().strip()
+
+
 def fleet_environment(emulator: RunningEmulator) -> dict[str, str]:
     """The fleet variables of the templates, pointed at `emulator`. In Azure mode the federated
     token is left out: each CI hands over its own (`github_oidc_service`, AzureCLI@2's idToken)."""
@@ -58,6 +64,7 @@ def fleet_environment(emulator: RunningEmulator) -> dict[str, str]:
         return {
             "FLEXCHAOS_FLEET": "azure",
             "FLEXCHAOS_ARM_URL": info.arm_url,
+            "FLEXCHAOS_ARM_AUDIENCE": "https://management.azure.com",  # Azure's, not the URL's
             "FLEXCHAOS_SUBSCRIPTION": info.subscription_id,
             "FLEXCHAOS_RESOURCE_GROUP": info.resource_group,
             "FLEXCHAOS_SCALE_SET": info.scale_set,

@@ -21,6 +21,7 @@ from tests.pipelines.run_steps import (
     REPO,
     azure_mode,
     azure_pipelines_environment,
+    federated_token,
     fleet_environment,
     github_environment,
     github_oidc_service,
@@ -71,7 +72,7 @@ def mutating_calls(fleet: RunningEmulator) -> int:
 
 def test_github_nightly_steps_meet_the_targets(fleet, tmp_path: Path) -> None:
     env = {**github_environment(tmp_path), **fleet_environment(fleet), **run_settings(tmp_path)}
-    with github_oidc_service(fleet.client.federated_token() if azure_mode(fleet) else "-") as oidc:
+    with github_oidc_service(federated_token(fleet) if azure_mode(fleet) else "-") as oidc:
         if azure_mode(fleet):
             env.update(oidc.environment())
         preflight = run_step("preflight", env)
@@ -110,7 +111,7 @@ def test_azure_pipelines_gate_fails_on_a_design_finding(start_emulator, tmp_path
         "FLEXCHAOS_EXPERIMENTS": "experiments/test_design_review.py",
     }
     if azure_mode(flawed):  # AzureCLI@2 with addSpnToEnvironment hands over these three
-        env["idToken"] = flawed.client.federated_token()
+        env["idToken"] = federated_token(flawed)
         env["servicePrincipalId"] = env.pop("AZURE_CLIENT_ID")
         env["tenantId"] = env.pop("AZURE_TENANT_ID")
     before = mutating_calls(flawed)

@@ -31,15 +31,18 @@ from tests.pipelines.run_steps import (
 ROLE = REPO / "azure" / "flexchaos-role.json"
 AZURE_MODE = importlib.util.find_spec("emulator.identity") is not None and ROLE.is_file()
 FLEET_ARGS = ["--azure-mode", "--role", str(ROLE)] if AZURE_MODE else None
+# Wall seconds per platform second. At 0.1 the 5 s probe interval is 0.5 s wall, so a capacity
+# listing slowed by a loaded machine still samples every interval and every target of the stop
+# is judged (at 0.05 a 0.26 s stall left one unjudged: inconclusive, not 1). Over HTTPS with
+# every token and role checked (Azure mode) a listing costs more: 0.2, an interval of 1 s wall
+# (at 0.1 a 0.55 s gap was seen on a busy machine).
+TIME_SCALE = 0.2 if AZURE_MODE else 0.1
 EXPERIMENT = "experiments/test_stop_vm.py"  # one experiment: the steps, not the whole game day
 
 
 @pytest.fixture(scope="module")
 def fleet(start_emulator) -> RunningEmulator:
-    """At 0.1 wall seconds per platform second: the 5 s probe interval is 0.5 s wall, so a
-    capacity listing slowed by a loaded machine still samples every interval and every target
-    of the stop is judged (at 0.05 a 0.26 s stall left one unjudged: inconclusive, not 1)."""
-    return start_emulator(time_scale=0.1, args=FLEET_ARGS)
+    return start_emulator(time_scale=TIME_SCALE, args=FLEET_ARGS)
 
 
 def run_settings(tmp: Path, targets: Path | None = None) -> dict[str, str]:
@@ -102,8 +105,8 @@ def test_azure_pipelines_gate_fails_on_a_design_finding(start_emulator, tmp_path
     fails (exit 1, the design failed) and the gate says so. Read-only: nothing is changed."""
     flawed = start_emulator(
         "[health_extension]\nenabled = false\n[automatic_repairs]\nenabled = false\n",
-        args=FLEET_ARGS,
-    )
+        time_scale=TIME_SCALE, args=FLEET_ARGS,
+    )  # fmt: skip
     env = {
         **azure_pipelines_environment(tmp_path),
         **fleet_environment(flawed),

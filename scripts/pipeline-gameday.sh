@@ -41,7 +41,7 @@
 # Outputs: GitHub Actions: $GITHUB_OUTPUT exit-code, category, work-dir; an ::error::,
 # ::warning:: or ::notice:: annotation; the harness appends its summary to $GITHUB_STEP_SUMMARY.
 # Azure Pipelines: output variables exitCode and category (isOutput), a task.logissue, and the
-# same Markdown summary uploaded with task.uploadsummary (written to <work dir>/job-summary.md).
+# same Markdown summary uploaded with task.uploadsummary (<work dir>/job-summary-<step>.md).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -103,6 +103,11 @@ title() {  # $1 code, $2 step
     *:interrupted) echo "flexchaos $2: interrupted (faults reverted)" ;;
     *) echo "flexchaos $2: harness error (no figure can be trusted)" ;;
   esac
+}
+
+headline() {  # `FAILED (a target was missed), exit 1`: the harness's own
+  "$PY" -c 'import sys; from reports.exit_codes import headline
+print(headline(int(sys.argv[1])))' "$1" 2>/dev/null || echo "exit $1"
 }
 
 meaning() {  # the harness's own sentence for the code, whom to call included
@@ -237,12 +242,24 @@ check_input() {
 }
 
 # --- the steps -------------------------------------------------------------------------------
-summary_file() {  # where the Markdown job summary goes: GitHub's, else one in the work dir
+summary_file() {  # where the step's Markdown summary goes: GitHub's, else one per step
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
     echo "$GITHUB_STEP_SUMMARY"
   else
-    echo "$WORK/job-summary.md"
+    echo "$WORK/job-summary-$STEP.md"
   fi
+}
+
+size_of() {  # bytes in a file, 0 when there is none
+  if [ -f "$1" ]; then wc -c <"$1"; else echo 0; fi
+}
+
+new_summary() {  # this step's summary, empty: a kept work dir (a self-hosted agent) keeps no old one
+  local file
+  file=$(summary_file)
+  mkdir -p "$(dirname "$file")"
+  [ -n "${GITHUB_STEP_SUMMARY:-}" ] || : >"$file"
+  echo "$file"
 }
 
 upload_summary() {
@@ -269,10 +286,9 @@ run_preflight() {
   read -ra experiments <<<"$EXPERIMENTS"
   local out code summary
   out=$(mktemp)
+  summary=$(new_summary)
   "$PY" -m flexchaos preflight --experiments "${experiments[@]}" "${FLEET_ARGS[@]}" 2>&1 | tee "$out"
   code=${PIPESTATUS[0]}
-  summary=$(summary_file)
-  mkdir -p "$(dirname "$summary")"
   {
     echo "## flexchaos preflight: $(category "$code"), exit ${code}"
     echo
@@ -295,15 +311,53 @@ run_gameday() {
     extra+=("${more[@]}")
   fi
   [ "${FLEXCHAOS_REPORT:-true}" = false ] && report=(--no-report)
-  local summary
-  summary=$(summary_file)
-  mkdir -p "$WORK" "$(dirname "$summary")"
+  local summary before out code
+  mkdir -p "$WORK"
+  summary=$(new_summary)
+  before=$(size_of "$summary")
   export GITHUB_STEP_SUMMARY=$summary  # the harness appends its summary here (reports/summary.py)
-  "$PY" -m flexchaos gameday --experiments "$EXPERIMENTS" --work-dir "$WORK" "${report[@]}" \
-    -- "${FLEET_ARGS[@]}" "${extra[@]}"
-  local code=$?
+  out=$(mktemp)
+  forwarding_signals "$out" "$PY" -m flexchaos gameday --experiments "$EXPERIMENTS" \
+    --work-dir "$WORK" "${report[@]}" -- "${FLEET_ARGS[@]}" "${extra[@]}"
+  code=$?
+  if [ "$(size_of "$summary")" -le "$before" ]; then
+    # nothing judged, so the harness wrote no summary (a design review alone, a crash): say
+    # what the code means and show how the run ended
+    {
+      echo "## flexchaos game day: $(headline "$code")"
+      echo
+      echo "**$(meaning "$code")**"
+      echo
+      echo '```'
+      tail -n 40 "$out"
+      echo '```'
+    } >>"$summary"
+  fi
+  rm -f "$out"
   upload_summary "$summary"
   annotate "$code" gameday
+  return "$code"
+}
+
+forwarding_signals() {  # $1 a file for a copy of the output, then the command
+  # A cancelled pipeline signals this script; the game day must get SIGTERM too, so that it
+  # reverts its fault before it exits (a background job ignores SIGINT, so TERM for both).
+  # The output goes to the file and is followed onto this step's log as it comes.
+  local copy=$1 child follower code
+  shift
+  : >"$copy"
+  "$@" >>"$copy" 2>&1 &
+  child=$!
+  tail -n +1 -f --pid="$child" "$copy" &
+  follower=$!
+  trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+  while true; do
+    wait "$child"
+    code=$?
+    kill -0 "$child" 2>/dev/null || break  # a signal ended the wait, not the child: wait again
+  done
+  trap - TERM INT
+  wait "$follower" 2>/dev/null  # tail prints the rest and ends once the child is gone
   return "$code"
 }
 

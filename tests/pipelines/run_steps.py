@@ -87,21 +87,33 @@ class Step:
         return [line for line in self.output.splitlines() if line.startswith(prefix)]
 
 
-def run_step(step: str, env: dict[str, str]) -> Step:
-    """`bash scripts/pipeline-gameday.sh <step>` with only the pipeline's variables added to a
-    clean copy of this environment (no variable of a real CI leaks in from the machine)."""
+def step_environment(env: dict[str, str]) -> dict[str, str]:
+    """The pipeline's variables added to a clean copy of this environment (no variable of a
+    real CI leaks in from the machine)."""
     base = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("GITHUB_", "ACTIONS_", "RUNNER_", "AZURE_", "FLEXCHAOS_"))
         and k not in ("TF_BUILD", "AGENT_TEMPDIRECTORY", "idToken", "servicePrincipalId")
     }
+    return {**base, "FLEXCHAOS_PYTHON": sys.executable, **env}
+
+
+def run_step(step: str, env: dict[str, str]) -> Step:
+    """`bash scripts/pipeline-gameday.sh <step>`, to its end."""
     run = subprocess.run(
-        ["bash", str(SCRIPT), step], cwd=REPO, env={**base, "FLEXCHAOS_PYTHON": sys.executable,
-                                                     **env},
+        ["bash", str(SCRIPT), step], cwd=REPO, env=step_environment(env),
         capture_output=True, text=True, timeout=STEP_TIMEOUT_S, check=False,
     )  # fmt: skip
     return Step(run.returncode, run.stdout + run.stderr)
+
+
+def start_step(step: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """The same step, started: for a test that signals it as a cancelled pipeline does."""
+    return subprocess.Popen(
+        ["bash", str(SCRIPT), step], cwd=REPO, env=step_environment(env),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
 
 
 @dataclass

@@ -350,7 +350,8 @@ forwarding_signals() {  # $1 a file for a copy of the output, then the command
   child=$!
   tail -n +1 -f --pid="$child" "$copy" &
   follower=$!
-  trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+  CANCELLED=false
+  trap 'CANCELLED=true; kill -TERM "$child" 2>/dev/null' TERM INT
   while true; do
     wait "$child"
     code=$?
@@ -358,6 +359,9 @@ forwarding_signals() {  # $1 a file for a copy of the output, then the command
   done
   trap - TERM INT
   wait "$follower" 2>/dev/null  # tail prints the rest and ends once the child is gone
+  if $CANCELLED && [ "$code" -gt 128 ] && [ "$code" -ne 130 ]; then
+    code=130  # killed by the signal before it could handle it: still a cancel, not a crash
+  fi
   return "$code"
 }
 

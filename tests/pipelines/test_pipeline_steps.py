@@ -238,8 +238,8 @@ def test_a_cancelled_step_passes_the_signal_on_and_says_interrupted(fleet, tmp_p
     reader.start()
     try:
         wait_for(
-            lambda: any(line.startswith("flexchaos gameday: ") for line in lines),
-            timeout=120, what="the game day to start",
+            lambda: any(line.startswith("collected ") for line in lines),
+            timeout=120, what="the game day's experiments to be collected",
         )  # fmt: skip
         step.send_signal(signal.SIGTERM)  # the shell only, as a runner's cancel does
         step.wait(timeout=180)

@@ -14,10 +14,10 @@ Defined so that it cannot hide a disruption:
 - a fault injected in waves (several VMs, several calls) is one fault, timed from its first
   injection.
 A disruption has ended only when traffic was seen for a quiet window after its last failure: no
-traffic is no evidence that the errors stopped. And no failed request is no evidence that no
-flow could fail: when a target VM left service (the load balancer stopped routing to it) but no
-request happened to reach it in between, the figure runs to that routing change, the last
-moment a new flow could have failed (`seen_by_the_load_balancer`).
+traffic is no evidence that the errors stopped. And the last failed request is no evidence that
+no later flow could fail: when the load balancer stopped routing to a target VM after it (or no
+request failed at all), the figure runs to that routing change, the last moment a new flow could
+have failed (`seen_by_the_load_balancer`).
 """
 
 from __future__ import annotations
@@ -101,17 +101,20 @@ def failover(
 
 
 def seen_by_the_load_balancer(result: Failover, routing_stopped: dict[str, float]) -> Failover:
-    """No request failed, yet the load balancer stopped routing to a target VM after the
-    injection (`routing_stopped`: VM → when, from the balancer's own health status): a flow could
-    have failed until then, so the failover runs to the latest such change instead of reading 0.
+    """The load balancer stopped routing to a target VM after the injection (`routing_stopped`:
+    VM → when, from the balancer's own health status) later than the figure's end, or no request
+    failed at all: a new flow could have failed until that change, so the failover runs to it.
 
-    Without this a Spot eviction read 0 or ~30 s platform by chance: its VM serves through the
-    30 s notice and the window between its going and the probe's mark-down is often shorter than
-    the gap between two flows to it (bench/results/failover_accuracy.md)."""
-    if result.time_s != 0.0 or result.counted:
+    Failed requests see a disruption only where flows happened to land. A Spot eviction read 0
+    or ~30 s platform by chance (its VM serves through the 30 s notice, and the window between
+    its going and the probe's mark-down is often shorter than the gap between two flows to it);
+    with flows black-holed as Azure does, a closed-loop user whose flow hangs sends nothing
+    more, so the last failure comes early (bench/results/failover_accuracy.md)."""
+    if result.time_s is None or math.isinf(result.time_s):
         return result
+    end = result.injection + result.time_s
     after = {
-        vm: at for vm, at in routing_stopped.items() if math.isfinite(at) and at > result.injection
+        vm: at for vm, at in routing_stopped.items() if math.isfinite(at) and at > end
     }
     if not after:
         return result

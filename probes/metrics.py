@@ -147,16 +147,17 @@ class Metrics:
             out[ERROR_RATE.name] = failed_text(self.fault.failures, self.fault.requests)
         if self.failovers and self.failovers[0].time_s is not None:
             first = self.failovers[0]
-            if first.counted:
+            if first.from_routing:
+                out[FAILOVER_TIME.name] = (
+                    ("no request failed" if not first.counted else "after the last failed request")
+                    + f"; ends when the load balancer stopped routing to {first.from_routing} "
+                    "(a flow could fail until then)"
+                )
+            elif first.counted:
                 out[FAILOVER_TIME.name] = (
                     "1 disruption" if first.counted == 1
                     else f"end of the last of {first.counted} disruptions"
                 )  # fmt: skip
-            elif first.from_routing:
-                out[FAILOVER_TIME.name] = (
-                    "no request failed; ends when the load balancer stopped routing to "
-                    f"{first.from_routing} (a flow could fail until then)"
-                )
             else:
                 out[FAILOVER_TIME.name] = "no request failed in the fault window"
         return out

@@ -150,3 +150,23 @@ def test_no_failed_request_while_the_balancer_took_a_vm_out_is_not_a_zero_failov
         events=c.events((INJECT, "inject")),
     )
     assert compute_metrics(blind, quiet_window_s=1.0).failover_time_s == 0.0
+
+
+def test_failures_that_stop_before_the_balancer_took_the_vm_out_do_not_end_the_failover() -> None:
+    """Flows black-holed as on Azure: the users whose flows hang send nothing more, so the last
+    failed request (10.6) comes before the load balancer stops routing to vm-2 (up at 13.0, down
+    at 13.5: 13.25) — a new flow could fail until then, and the figure runs to it."""
+    routing = [
+        {"time": c.T0 + t, "instance": vm, "state": "down" if vm == "vm-2" and t >= 13.5 else "up",
+         "reason": ""}
+        for t in (x * 0.5 for x in range(120)) for vm in c.VMS
+    ]  # fmt: skip
+    timeline = Timeline.build(
+        requests=c.requests(60.0, failing=[(10.0, 10.6)]),
+        capacity=c.capacity(60.0, down={"vm-2": (10.2, 55.0)}),
+        events=c.events((INJECT, "inject")),
+        routing=routing,
+    )
+    m = compute_metrics(timeline, quiet_window_s=1.0)
+    assert m.failover_time_s == pytest.approx(3.25)
+    assert "after the last failed request" in m.details()["failover_time_s"]

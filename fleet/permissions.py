@@ -40,6 +40,13 @@ READS: Mapping[str, str] = {
     ),
 }
 
+# Written by the harness itself, whatever the faults (needed_by "lease").
+LEASE: Mapping[str, str] = {
+    "Microsoft.Compute/virtualMachineScaleSets/write": (
+        "the run's lease: a tag on the scale set, written with its ETag (one run per set)"
+    ),
+}
+
 
 @dataclass(frozen=True)
 class Need:
@@ -56,6 +63,7 @@ class Need:
 def needs(faults: Iterable[str]) -> list[Need]:
     """Every action a run of these faults needs, reads first, each once."""
     found: dict[str, Need] = {a: Need(a, why, ("reads",)) for a, why in READS.items()}
+    found.update({a: Need(a, why, ("lease",)) for a, why in LEASE.items()})
     for name in dict.fromkeys(faults):
         for action, why in fault(name).actions.items():
             have = found.get(action)
@@ -121,7 +129,8 @@ def role_definition(faults: Iterable[str] = DEFAULT_GAME_DAY) -> dict[str, Any]:
         "IsCustom": True,
         "Description": (
             "What flexchaos needs to run its default game day on one Flexible scale set: read "
-            "the set, its VMs, extensions and load balancer; stop, deallocate, evict and start "
+            "the set, its VMs, extensions and load balancer; tag the set (the run's lease); stop, "
+            "deallocate, evict and start "
             "VMs; update the health extension; run a Chaos Studio VM shutdown. Assign it on the "
             "test resource group only. docs/azure.md"
         ),

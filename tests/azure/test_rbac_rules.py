@@ -26,6 +26,7 @@ EXPECTED = {
     ("GET", f"{RG}/providers/Microsoft.Compute/virtualMachineScaleSets"): "Microsoft.Compute/virtualMachineScaleSets/read",
     ("GET", f"{SUB}/providers/Microsoft.Compute/virtualMachineScaleSets"): "Microsoft.Compute/virtualMachineScaleSets/read",
     ("GET", f"{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/ss"): "Microsoft.Compute/virtualMachineScaleSets/read",
+    ("PATCH", f"{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/ss"): "Microsoft.Compute/virtualMachineScaleSets/write",
     ("GET", f"{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/ss/instanceView"): "Microsoft.Compute/virtualMachineScaleSets/instanceView/read",
     ("GET", f"{RG}/providers/Microsoft.Compute/virtualMachines"): "Microsoft.Compute/virtualMachines/read",
     ("GET", f"{SUB}/providers/Microsoft.Compute/virtualMachines"): "Microsoft.Compute/virtualMachines/read",

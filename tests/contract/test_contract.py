@@ -89,6 +89,13 @@ def test_compute_reads_match_the_specification(arm: Arm) -> None:
     arm.call("GET", arm.sets, COMPUTE)
     arm.call("GET", f"{arm.sub}/providers/Microsoft.Compute/virtualMachineScaleSets", COMPUTE)
     arm.call("GET", arm.scale_set, COMPUTE)
+    # The run's lease (fleet/lease.py): a tag written with the set's ETag; a stale one is 412.
+    etag = arm.call("GET", arm.scale_set, COMPUTE).json()["etag"]
+    tags = {"tags": {"chaos": "allowed", "flexchaos-contract": "1"}}
+    written = arm.call("PATCH", arm.scale_set, COMPUTE, json=tags, headers={"If-Match": etag})
+    assert written.status_code == 200 and written.json()["etag"] != etag
+    stale = arm.call("PATCH", arm.scale_set, COMPUTE, json=tags, headers={"If-Match": etag})
+    assert (stale.status_code, stale.json()["error"]["code"]) == (412, "PreconditionFailed")
     flexible = arm.call("GET", f"{arm.scale_set}/instanceView", COMPUTE)
     assert flexible.status_code == 409
     assert flexible.json()["error"]["code"] == "OperationNotAllowed"

@@ -63,9 +63,12 @@ class UnitTestFault(Fault):
         return "experiment cancelled"
 
 
-def test_rollback_uses_registered_faults_and_is_idempotent(tmp_path: Path) -> None:
-    if "unit-test-kind" not in FAULTS:
-        register(UnitTestFault())
+def test_rollback_uses_registered_faults_and_is_idempotent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # registered for this test only: the registry is process-wide, and other tests (the
+    # bad-input table) print the list of faults
+    monkeypatch.setitem(FAULTS, "unit-test-kind", UnitTestFault())
     calls = UnitTestFault.calls
     calls.clear()
     assert for_journal_kind("unit-test-kind") is FAULTS["unit-test-kind"]

@@ -134,8 +134,11 @@ class Harness:
             self.lines.append(line.rstrip())
             parts = line.split("]", 1)
             if len(parts) == 2 and parts[0].strip().startswith("[test_"):
-                phase = parts[1].split()[0] if parts[1].split() else ""
-                self.phases.setdefault(phase, time.monotonic())
+                # "[test_x] → fault (hold)  12.3 s wall": the chart's phase name, then the
+                # lifecycle's step in brackets (flexchaos/progress.py); both are keys here
+                words = parts[1].replace("→", " ").replace("(", " ").replace(")", " ").split()
+                for phase in words[:2] if parts[1].strip().startswith("→") else words[:1]:
+                    self.phases.setdefault(phase, time.monotonic())
 
     def wait(self, timeout: float) -> int:
         code = self.process.wait(timeout=timeout)

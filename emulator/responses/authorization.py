@@ -2,6 +2,12 @@
 definitions and role assignments (docs/azure-behaviour.md §11).
 
 Outside Azure mode there is no access control: the permissions API answers `*`.
+
+Routes and answers follow Authorization's 2022-04-01 specification (the version the harness
+sends; tests/contract/specs/authorization): permissions are listed at a resource group or a
+resource (the specification has no subscription-level permissions operation, so none is served);
+role assignments are listed and created at subscription or resource group scope; role
+definitions listed, read and created at subscription scope.
 """
 
 from __future__ import annotations
@@ -31,7 +37,10 @@ def _scope(request: web.Request) -> str:
         check_scope(request)
     else:
         check_subscription(request)
-    return request.path[: request.path.lower().index(AUTHZ.lower())]
+    scope = request.path[: request.path.lower().index(AUTHZ.lower())]
+    # the SDK writes a top-level resource's empty parentResourcePath as `…/Microsoft.Compute//
+    # virtualMachines/…`; ARM reads it as the resource's id
+    return "/" + "/".join(part for part in scope.split("/") if part)
 
 
 def _store(request: web.Request) -> Authorization | None:
@@ -117,7 +126,7 @@ async def put_role_assignment(request: web.Request) -> web.Response:
 
 
 ROUTES: list[Route] = []
-for _base in (SUB, RG, RESOURCE):
+for _base in (RG, RESOURCE):
     ROUTES.append(Route("GET", _base + AUTHZ + "/permissions", permissions))
 for _base in (SUB, RG):
     ROUTES += [

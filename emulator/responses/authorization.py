@@ -20,7 +20,11 @@ from aiohttp import web
 from emulator.identity.arm_auth import PRINCIPAL
 from emulator.identity.rbac import Authorization, RoleDefinition
 from emulator.identity.state import AUTHORIZATION
-from emulator.models.errors import InvalidRequestContent, RoleDefinitionDoesNotExist
+from emulator.models.errors import (
+    InvalidRequestContent,
+    RoleAssignmentExists,
+    RoleDefinitionDoesNotExist,
+)
 from emulator.responses._arm import check_scope, check_subscription, json_object
 from emulator.routing import Route
 
@@ -118,6 +122,8 @@ async def put_role_assignment(request: web.Request) -> web.Response:
                                     "properties.principalId.")  # fmt: skip
     if definition_id not in store.definitions:
         raise RoleDefinitionDoesNotExist(f"The role definition '{definition_id}' does not exist.")
+    if store.holds(str(principal), definition_id, scope):
+        raise RoleAssignmentExists("The role assignment already exists.")
     assignment = store.assign(str(principal), definition_id, scope)
     store.assignments.pop(assignment.name)
     assignment.name = request.match_info.get("roleAssignmentName") or str(uuid.uuid4())

@@ -134,6 +134,10 @@ def _role_assignments(a: AuthzCalls) -> None:
     assert made["properties"]["roleDefinitionId"] == reader
     made = a.call("PUT", f"{a.rg}/roleAssignments/{on_rg}", 201, json=body)
     assert made["properties"]["scope"] == a.rg_id and made["name"] == on_rg
+    # ARM's PUT is not idempotent: the same principal, role and scope again is a conflict
+    message = a.error("PUT", f"{a.rg}/roleAssignments/{on_rg}", 409, "RoleAssignmentExists",
+                      json=body)  # fmt: skip
+    assert message == "The role assignment already exists."
     at_sub = {x["name"] for x in a.call("GET", f"{a.sub}/roleAssignments", 200)["value"]}
     assert {on_sub, on_rg} <= at_sub  # the subscription's, and those below it
     at_rg = {x["name"] for x in a.call("GET", f"{a.rg}/roleAssignments", 200)["value"]}

@@ -1,7 +1,8 @@
 """Which api-versions the emulator serves, per resource provider, and ARM's answer to others.
 
 The emulator serves the versions the installed SDKs pin (azure-mgmt-compute 39.0.0 →
-2026-04-01, azure-mgmt-network 33.1.0 → 2026-03-01, azure-mgmt-chaos 2.0.0 → 2025-01-01) and
+2026-04-01, azure-mgmt-network 33.1.0 → 2026-03-01, azure-mgmt-chaos 2.0.0 → 2025-01-01),
+Authorization's 2022-04-01 (what the harness's permissions check sends, fleet/permissions.py) and
 Chaos Studio's 2023-11-01, whose published specification differs in status codes (targets and
 capabilities answer 200 only); these are the versions whose specifications are vendored under
 tests/contract/specs and checked there. Any other version is refused as ARM refuses it
@@ -25,6 +26,7 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "microsoft.compute": ("2026-04-01",),
     "microsoft.network": ("2026-03-01",),
     "microsoft.chaos": ("2025-01-01", "2023-11-01"),
+    "microsoft.authorization": ("2022-04-01",),
 }
 CHAOS_2023 = "2023-11-01"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$")

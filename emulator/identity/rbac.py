@@ -155,6 +155,14 @@ class Authorization:
         self.assignments[assignment.name] = assignment
         return assignment
 
+    def holds(self, principal_id: str, definition: str, scope: str) -> bool:
+        """Whether an assignment of `definition` to the principal exists at exactly `scope`."""
+        return any(
+            a.principal_id == principal_id and a.role_definition == definition
+            and a.scope.lower() == scope.lower()
+            for a in self.assignments.values()
+        )  # fmt: skip
+
     def assignments_of(self, principal_id: str, scope: str) -> list[RoleAssignment]:
         """The caller's assignments that apply at `scope` (at it or above it)."""
         return [

@@ -108,6 +108,13 @@ class RoleDefinitionDoesNotExist(ArmError):
     status, code = 404, "RoleDefinitionDoesNotExist"
 
 
+class RoleAssignmentExists(ArmError):
+    """The principal already holds the role at the scope, under any assignment name: ARM's
+    PUT is not idempotent here (Azure/azure-cli#8599, terraform-provider-azurerm#28694)."""
+
+    status, code = 409, "RoleAssignmentExists"
+
+
 class ResourceNotFound(ArmError):
     status, code = 404, "ResourceNotFound"
 

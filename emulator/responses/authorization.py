@@ -2,6 +2,12 @@
 definitions and role assignments (docs/azure-behaviour.md §11).
 
 Outside Azure mode there is no access control: the permissions API answers `*`.
+
+Routes and answers follow Authorization's 2022-04-01 specification (the version the harness
+sends; tests/contract/specs/authorization): permissions are listed at a resource group or a
+resource (the specification has no subscription-level permissions operation, so none is served);
+role assignments are listed and created at subscription or resource group scope; role
+definitions listed, read and created at subscription scope.
 """
 
 from __future__ import annotations
@@ -14,7 +20,11 @@ from aiohttp import web
 from emulator.identity.arm_auth import PRINCIPAL
 from emulator.identity.rbac import Authorization, RoleDefinition
 from emulator.identity.state import AUTHORIZATION
-from emulator.models.errors import InvalidRequestContent, RoleDefinitionDoesNotExist
+from emulator.models.errors import (
+    InvalidRequestContent,
+    RoleAssignmentExists,
+    RoleDefinitionDoesNotExist,
+)
 from emulator.responses._arm import check_scope, check_subscription, json_object
 from emulator.routing import Route
 
@@ -31,7 +41,10 @@ def _scope(request: web.Request) -> str:
         check_scope(request)
     else:
         check_subscription(request)
-    return request.path[: request.path.lower().index(AUTHZ.lower())]
+    scope = request.path[: request.path.lower().index(AUTHZ.lower())]
+    # the SDK writes a top-level resource's empty parentResourcePath as `…/Microsoft.Compute//
+    # virtualMachines/…`; ARM reads it as the resource's id
+    return "/" + "/".join(part for part in scope.split("/") if part)
 
 
 def _store(request: web.Request) -> Authorization | None:
@@ -109,6 +122,8 @@ async def put_role_assignment(request: web.Request) -> web.Response:
                                     "properties.principalId.")  # fmt: skip
     if definition_id not in store.definitions:
         raise RoleDefinitionDoesNotExist(f"The role definition '{definition_id}' does not exist.")
+    if store.holds(str(principal), definition_id, scope):
+        raise RoleAssignmentExists("The role assignment already exists.")
     assignment = store.assign(str(principal), definition_id, scope)
     store.assignments.pop(assignment.name)
     assignment.name = request.match_info.get("roleAssignmentName") or str(uuid.uuid4())
@@ -117,7 +132,7 @@ async def put_role_assignment(request: web.Request) -> web.Response:
 
 
 ROUTES: list[Route] = []
-for _base in (SUB, RG, RESOURCE):
+for _base in (RG, RESOURCE):
     ROUTES.append(Route("GET", _base + AUTHZ + "/permissions", permissions))
 for _base in (SUB, RG):
     ROUTES += [

@@ -71,7 +71,6 @@ EXPECTED = {
     ("POST", f"{EXP}/executions/x1/getExecutionDetails"): "Microsoft.Chaos/experiments/executions/getExecutionDetails/action",
     ("GET", f"{SUB}/providers/Microsoft.Chaos/locations/eastus/operationStatuses/1"): "Microsoft.Chaos/locations/operationStatuses/read",
     ("GET", f"{SUB}/providers/Microsoft.Chaos/locations/eastus/operationResults/1"): "Microsoft.Chaos/locations/operationResults/read",
-    ("GET", f"{SUB}/providers/Microsoft.Authorization/permissions"): "Microsoft.Authorization/permissions/read",
     ("GET", f"{RG}/providers/Microsoft.Authorization/permissions"): "Microsoft.Authorization/permissions/read",
     ("GET", f"{VM}/providers/Microsoft.Authorization/permissions"): "Microsoft.Authorization/permissions/read",
     ("GET", f"{RG}/providers/Microsoft.Authorization/roleAssignments"): "Microsoft.Authorization/roleAssignments/read",

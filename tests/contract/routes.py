@@ -8,9 +8,14 @@ import re
 
 from emulator.routing import Route
 from emulator.urls import all_routes
-from tests.contract.spec import Contract, SpecOperation
+from tests.contract.spec import Contract, SpecOperation, spans_segments, template_regex
 
-_CHOICE = re.compile(r"\{[^}:]+:([^}]+)\}")
+_CHOICE = re.compile(r"\{[^}:]+:([\w|]+)\}")  # `{action:powerOff|start}`
+_SPANNING = re.compile(r"\{[^}:]+:[^}]+\}")  # `{resourcePath:.+}`: a resource's path
+# A top-level resource's path as the SDK writes it into the specifications' resource templates
+# (`{resourceProviderNamespace}/{parentResourcePath}/{resourceType}/{resourceName}`, the parent
+# path empty): what a route's spanning placeholder stands for when it is matched to them.
+RESOURCE_PATH = "Microsoft.Compute//virtualMachines/vm0"
 
 
 def arm_routes() -> list[Route]:
@@ -34,11 +39,19 @@ def _normal(template: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", template.split("?")[0]).lower()
 
 
+def _example(template: str) -> str:
+    """A concrete path of a route: each name `x`, a spanning placeholder a resource's path."""
+    return re.sub(r"\{[^}]+\}", "x", _SPANNING.sub(RESOURCE_PATH, template))
+
+
+def _describes(op: SpecOperation, route: Route) -> bool:
+    if op.method != route.method.lower():
+        return False
+    if spans_segments(op.path):  # `{scope}`, `{parentResourcePath}`: match an example path
+        return template_regex(op.path).match(_example(route.path)) is not None
+    return _normal(op.path) == _normal(route.path)
+
+
 def spec_operation_for(route: Route, contract: Contract) -> list[SpecOperation]:
     """The specification operations (any vendored api-version) describing `route`."""
-    path = _normal(route.path)
-    return [
-        op
-        for op in contract.all_operations()
-        if op.method == route.method.lower() and _normal(op.path) == path
-    ]
+    return [op for op in contract.all_operations() if _describes(op, route)]

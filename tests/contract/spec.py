@@ -32,6 +32,10 @@ BY_VERSION: dict[str, tuple[str, ...]] = {
     "2026-03-01": ("network/stable/2026-03-01/loadBalancer.json",),
     "2025-01-01": ("chaos/stable/2025-01-01/openapi.json",),
     "2023-11-01": ("chaos/stable/2023-11-01/targets-capabilities.json",),
+    "2022-04-01": (
+        "authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json",
+        "authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json",
+    ),
 }
 ARM_RPC = "arm-rpc/async-operations.json"  # ARM's status monitor and Location contract
 ALWAYS_HEADERS = ("x-ms-request-id", "x-ms-correlation-request-id")
@@ -56,12 +60,26 @@ class SpecOperation:
         return (SPECS / self.file).resolve().as_uri()
 
 
-def _template_regex(template: str) -> re.Pattern[str]:
+# Path parameters the specifications mark `x-ms-skip-url-encoding` that span segments: an ARM
+# scope (`subscriptions/{id}[/resourceGroups/{name}[/providers/…]]`) and a resource's parent
+# path, which is empty for a top-level resource (the SDK then sends `{namespace}//{type}/{name}`).
+MULTI_SEGMENT = {"scope": ".+", "parentResourcePath": ".*"}
+
+
+def _parameter(match: re.Match[str]) -> str:
+    return MULTI_SEGMENT.get(match.group(1), "[^/]+")
+
+
+def template_regex(template: str) -> re.Pattern[str]:
     path = template.split("?")[0]
-    pattern = re.sub(
-        r"\{[^/}]+\}", "[^/]+", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
-    )
+    escaped = re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
+    pattern = re.sub(r"\{([^/}]+)\}", _parameter, escaped)
     return re.compile(f"^{pattern}$", re.IGNORECASE)
+
+
+def spans_segments(template: str) -> bool:
+    """Whether a specification path has a parameter that spans segments (MULTI_SEGMENT)."""
+    return any(f"{{{name}}}" in template for name in MULTI_SEGMENT)
 
 
 def _load(relative: str) -> dict[str, Any]:
@@ -101,7 +119,7 @@ class Contract:
         for op in candidates:
             if op.method != method.lower() or op.path.endswith(MONITOR) != monitor:
                 continue
-            if _template_regex(op.path).match(url.path):
+            if template_regex(op.path).match(url.path):
                 return op
         raise AssertionError(
             f"no operation in the specification of api-version {version!r} for {method} {url.path}"

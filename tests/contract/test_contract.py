@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from emulator.launcher import RunningEmulator
+from tests.contract.authorization_calls import AZURE_MODE_ARGS, exercise_authorization
 from tests.contract.routes import arm_routes, spec_operation_for
 from tests.contract.spec import Contract
 from tests.contract.strict_lro import StrictLro
@@ -356,6 +357,14 @@ def test_request_and_correlation_ids_on_every_answer(arm: Arm, http: httpx.Clien
     assert ok.headers["x-ms-request-id"] != refused.headers["x-ms-request-id"]
     fresh = http.get(arm.vms, params={"api-version": COMPUTE})
     assert uuid.UUID(fresh.headers["x-ms-correlation-request-id"])
+
+
+def test_authorization_routes_match_the_specification_in_azure_mode(
+    start_emulator: Callable[..., RunningEmulator], contract: Contract
+) -> None:
+    """Microsoft.Authorization 2022-04-01 (authorization_calls.py): permissions, role
+    definitions and assignments to an Owner, a Reader's 403, a 401 without a token."""
+    exercise_authorization(start_emulator(args=AZURE_MODE_ARGS), contract)
 
 
 def test_every_served_arm_route_was_checked(contract: Contract) -> None:

@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 
 from fleet.clients import Endpoint
-from fleet.faults import FAULTS, Fault, for_journal_kind, register
+from fleet.faults import FAULTS, Fault, for_journal_kind
 from fleet.journal import Journal, new_entry, require_journal
 from fleet.journal_lines import JournalDamaged
 from fleet.rollback import rollback
@@ -112,9 +112,11 @@ def test_every_line_is_checksummed_and_landed_is_read_back(tmp_path: Path) -> No
     assert journal.open_entries()[0].landed_at == lines[1]["time"]
 
 
-def test_a_torn_last_line_is_reported_and_the_complete_entries_roll_back(tmp_path: Path) -> None:
+def test_a_torn_last_line_is_reported_and_the_complete_entries_roll_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
-    register_unit_test_fault()
+    register_unit_test_fault(monkeypatch)
     entry = new_entry(TARGET, "unit-test-kind", None)
     journal.record_injected(entry)
     with journal.path.open("a") as f:
@@ -177,9 +179,11 @@ def test_damage_stops_rollback_with_one_line_and_exit_2(
     assert "is damaged at line" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_journal_written_before_checksums_still_rolls_back(tmp_path: Path) -> None:
+def test_a_journal_written_before_checksums_still_rolls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An older version's journal: no checksums, and a torn line it did not mark."""
-    register_unit_test_fault()
+    register_unit_test_fault(monkeypatch)
     path = tmp_path / "journal.jsonl"
     first = new_entry(TARGET, "unit-test-kind", None)
     second = new_entry(TARGET, "unit-test-kind", None)
@@ -199,9 +203,9 @@ def test_a_journal_path_that_is_a_directory_is_one_line(tmp_path: Path) -> None:
         Journal(tmp_path).records()
 
 
-def register_unit_test_fault() -> None:
-    if "unit-test-kind" not in FAULTS:
-        register(UnitTestFault())
+def register_unit_test_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For one test only: the registry is process-wide, and the bad-input table lists it."""
+    monkeypatch.setitem(FAULTS, "unit-test-kind", UnitTestFault())
 
 
 def json_lines(path: Path) -> list[dict[str, object]]:

@@ -11,6 +11,7 @@ AzureCLI@2's idToken).
 
 from __future__ import annotations
 
+import json
 import importlib.util
 import re
 import signal
@@ -104,7 +105,7 @@ def test_github_nightly_steps_meet_the_targets(fleet, tmp_path: Path) -> None:
     assert rollback.code == 0, rollback.output[-2000:]
     assert rollback.lines("::notice title=flexchaos rollback: nothing left in::")
     journal = (tmp_path / "work" / "journal.jsonl").read_text().splitlines()
-    assert len(journal) == 2 and '"reverted"' in journal[1]
+    assert [json.loads(line)["record"] for line in journal] == ["injected", "landed", "reverted"]
 
 
 def test_azure_pipelines_gate_fails_on_a_design_finding(start_emulator, tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ AzureCLI@2's idToken).
 
 from __future__ import annotations
 
-import json
 import importlib.util
+import json
 import re
 import signal
 import threading

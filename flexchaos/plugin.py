@@ -152,6 +152,7 @@ def flexchaos_fleet(flexchaos_settings: Settings, pytestconfig: pytest.Config) -
             # there stops the session here, before any experiment reads or changes anything.
             Inventory(fleet.target).scale_set()
         except FlexchaosError as exc:  # one line and stop: nothing can run without the fleet
+            pytestconfig.stash[RESULT_KEY].bad_input.append(str(exc))  # for run.json
             pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
         pytestconfig.stash[FLEET_KEY] = fleet
         preflight(fleet, pytestconfig)

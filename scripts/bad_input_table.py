@@ -53,7 +53,7 @@ def main() -> int:
             if result.code != 2 or not lines or "Traceback" in result.output:
                 bad.append(f"{result.case.id}: exit {result.code}\n{result.output[-1500:]}")
                 continue
-            rows.append(readme_row(result.case, shown(lines[0], arm, tmp)))
+            rows.append(readme_row(result.case, shown(lines[-1], arm, tmp)))
     if mutating:
         bad.append(f"{mutating} mutating call(s) reached the emulator")
     if bad:

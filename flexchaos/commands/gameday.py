@@ -20,7 +20,13 @@ from pathlib import Path
 
 from flexchaos.commands import gameday_help
 from flexchaos.errors import FlexchaosError
-from flexchaos.run_result import BAD_INPUT, INTERRUPTED_EXIT, read_exit_code, read_run
+from flexchaos.run_result import (
+    BAD_INPUT,
+    INTERRUPTED_EXIT,
+    read_exit_code,
+    read_problems,
+    read_run,
+)
 from flexchaos.workdir import DEFAULT_WORK_DIR, WorkDir
 
 HELP = "Run the game day (experiments/) on the emulator or Azure, then build the report."
@@ -77,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     work.run_result.unlink(missing_ok=True)
     cmd = [
         sys.executable, "-m", "pytest", *args.experiments.split(),
-        "-p", "no:cacheprovider", "-o", "console_output_style=classic", "-rfEs",
+        "-p", "no:cacheprovider", "-o", "console_output_style=classic",
+        "-rs",  # skips' reasons; failures are in the closing summary, not cut to the width
         "-o", "flexchaos_closing_summary=false",  # printed once, below, after the report
         f"--alluredir={results}", "--clean-alluredir",
         f"--junitxml={work.junit}", f"--work-dir={work.root}",
@@ -87,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     code = run_experiments(cmd)
     recorded = read_exit_code(work.run_result)
     if code == USAGE_ERROR:
+        # pytest's own line for a refusal depends on the terminal's width (banners, truncated
+        # summaries): say it once more, whole, as the last line
+        for problem in read_problems(work.run_result):
+            print(f"flexchaos gameday: {problem}", flush=True)
         hint = gameday_help.suggest_option(extra) or _missing_experiments(args.experiments)
         if hint:
             print(hint, flush=True)

@@ -193,7 +193,8 @@ class Result:
         return self.stdout + self.stderr
 
     def error_lines(self) -> list[str]:
-        """The lines that carry the case's message (the one line, normally)."""
+        """The lines that carry the case's message (the one line, normally). The last is
+        flexchaos's own, whole whatever the terminal's width: the README shows that one."""
         return [line for line in self.output.splitlines() if self.case.expect in line]
 
 
@@ -209,7 +210,13 @@ def make_files(tmp: Path) -> None:
 
 
 def run_case(case: Case, arm_url: str, tmp: Path, timeout_s: float = 120.0) -> Result:
-    argv = [a.replace("{arm}", arm_url).replace("{tmp}", str(tmp)) for a in case.argv]
+    """Run a case as a user would. Cases run side by side, so each gets its own work folder
+    (shown as TMP/work): game days sharing one would read each other's run.json."""
+    work = f"{tmp}/work-{case.id}"
+    argv = [
+        a.replace("{tmp}/work", work).replace("{arm}", arm_url).replace("{tmp}", str(tmp))
+        for a in case.argv
+    ]
     env = {**os.environ, **case.env, "GITHUB_STEP_SUMMARY": str(tmp / "summary.md")}
     done = subprocess.run(
         [sys.executable, "-m", "flexchaos", *argv],
@@ -220,7 +227,8 @@ def run_case(case: Case, arm_url: str, tmp: Path, timeout_s: float = 120.0) -> R
         timeout=timeout_s,
         check=False,
     )
-    return Result(case, done.returncode, done.stdout, done.stderr)
+    output = (done.stdout, done.stderr)
+    return Result(case, done.returncode, *(text.replace(work, f"{tmp}/work") for text in output))
 
 
 def shown(line: str, arm_url: str, tmp: Path) -> str:
@@ -241,8 +249,8 @@ def is_gameday(case: Case) -> bool:
 
 
 def max_lines(case: Case) -> int:
-    """A refusal during a game day's experiment is shown where pytest reports the experiment
-    and again in the closing summary; everything else prints its line once."""
+    """A game day's refusal is shown where pytest reports it (the experiment's failure, or its
+    usage error) and again by flexchaos at the end; everything else prints its line once."""
     return 2 if is_gameday(case) else 1
 
 

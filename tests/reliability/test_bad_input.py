@@ -95,6 +95,6 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(case: Case, runs, flee
     lines = result.error_lines()
     assert 1 <= len(lines) <= max_lines(case), tail
     assert mutating == [], mutating  # no case reached the fleet with a change
-    row = readme_row(case, shown(lines[0], fleet.info.arm_url, tmp))
+    row = readme_row(case, shown(lines[-1], fleet.info.arm_url, tmp))
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert row in readme, f"README's Bad input table is stale (scripts/bad_input_table.py):\n{row}"

@@ -13,8 +13,12 @@ probe interval of the load balancer (`probes.probe_settings`), in platform secon
 - capacity: a sample at least once per probe interval, the injection and the window's end
   included (a failed listing is no sample) — or, for a fleet whose listing Compute's budget
   allows only once per interval or less, once per 1.5 planned listing ticks;
-- traffic: enough new flows to each target VM per probe interval to see one interval of
-  misrouting, and no stretch of a probe interval without any request;
+- traffic: no stretch of a probe interval without any request, and enough new flows to each
+  target VM per probe interval to see one interval of misrouting — unless the load balancer's
+  own routing showed every target VM leave rotation (each within one probe interval's span):
+  the failover figure then runs to those changes (probes/failover.py), the last moment a new
+  flow could reach a target VM, and per-VM traffic adds nothing to it. That is what makes a
+  large fleet judgeable: at 1000 VMs no load generator sends 15 flows to each VM every 5 s;
 - Locust: a normal exit, its own totals agreeing with its request log, and its traffic kept up
   through the fault window;
 - routing (detection time): the routing sample that first shows a target VM out of rotation
@@ -26,7 +30,7 @@ probe interval of the load balancer (`probes.probe_settings`), in platform secon
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -109,9 +113,13 @@ class TrafficEvidence:
     flows_per_vm_per_interval: float  # all requests' rate × a VM's even share × one interval
     largest_gap_s: float  # wall, between request starts (window boundaries included)
     interval_s: float  # wall
+    # the load balancer's routing showed every target VM leave rotation, each within a probe
+    # interval's span: the failover figure runs to those changes whatever the per-VM traffic
+    removal_seen: bool = False
 
     def gap(self, clock: Clock) -> str | None:
-        if self.flows_per_vm_per_interval < MIN_FLOWS_PER_VM_PER_INTERVAL:
+        thin = self.flows_per_vm_per_interval < MIN_FLOWS_PER_VM_PER_INTERVAL
+        if thin and not self.removal_seen:
             return (
                 f"too little traffic to see a probe interval: "
                 f"{self.flows_per_vm_per_interval:.1f} new flows per target VM per probe "
@@ -126,11 +134,16 @@ class TrafficEvidence:
         return None
 
     def describe(self, clock: Clock) -> str:
+        flows = f"{self.flows_per_vm_per_interval:.1f} new flows per target VM per probe interval"
+        if self.flows_per_vm_per_interval < MIN_FLOWS_PER_VM_PER_INTERVAL and self.removal_seen:
+            flows += (
+                f" (under {MIN_FLOWS_PER_VM_PER_INTERVAL:g}: failover judged from the load "
+                "balancer's routing, which showed every target VM leave rotation)"
+            )
+        else:
+            flows += f" (at least {MIN_FLOWS_PER_VM_PER_INTERVAL:g})"
         return (
-            f"{self.requests:,} requests in the fault window, "
-            f"{self.flows_per_vm_per_interval:.1f} new flows per target VM per probe interval "
-            "(at least "
-            f"{MIN_FLOWS_PER_VM_PER_INTERVAL:g}), "
+            f"{self.requests:,} requests in the fault window, {flows}, "
             f"largest gap {_platform(self.largest_gap_s, clock)}"
         )
 
@@ -258,15 +271,28 @@ def gather(
     if window is None:
         return Evidence(clock, probe, None)
     interval = probe.wall_interval(clock)
+    routing = routing_evidence(timeline, phases, interval)
+    traffic = _traffic(timeline, window, interval, baseline_instances)
     return Evidence(
         clock,
         probe,
         window,
         capacity=_capacity(timeline, window, interval, diagnostics),
-        traffic=_traffic(timeline, window, interval, baseline_instances),
+        traffic=replace(traffic, removal_seen=_removal_seen(phases, routing)),
         locust=None if diagnostics is None else _locust(timeline, window, interval, diagnostics),
-        routing=routing_evidence(timeline, phases, interval),
+        routing=routing,
     )
+
+
+def _removal_seen(phases: FailoverPhases | None, routing: RoutingEvidence | None) -> bool:
+    """Every target VM seen leaving rotation by the load balancer itself (not inferred from the
+    last request), each change bracketed by routing samples at most a probe interval apart."""
+    if phases is None or not phases.vms or routing is None:
+        return False
+    if routing.widest_s > routing.interval_s:
+        return False
+    stopped = phases.routed_until()
+    return all(math.isfinite(stopped.get(vm.vm, math.inf)) for vm in phases.vms)
 
 
 def _capacity(

@@ -3,6 +3,7 @@ passes (issue 12, cases 2, 5 and 8), on constructed timelines whose gaps are kno
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from probes.diagnostics import Diagnostics, LocustExit
@@ -120,6 +121,56 @@ def test_too_few_new_flows_per_vm_to_see_a_probe_interval_is_not_judged() -> Non
         events=c.events((10.0, "inject"), (20.0, "revert")),
     )
     assert compute_metrics(dense, clock=Clock(0.05)).not_judged == {}  # 41.7 per interval
+
+
+def balancer_view(down_from: float | None, every: float = 0.1) -> list[dict[str, object]]:
+    """The balancer's health status every `every` s: vm-2 out of rotation from `down_from` to
+    21 s (never, when None)."""
+    rows: list[dict[str, object]] = []
+    for t in np.arange(0.0, 30.0, every):
+        for vm in c.VMS:
+            down = vm == "vm-2" and down_from is not None and down_from <= t < 21.0
+            rows.append(
+                {"time": c.T0 + float(t), "instance": vm, "state": "down" if down else "up",
+                 "reason": "Down_Probe_HttpEndpointUnreachable" if down else None}
+            )  # fmt: skip
+    return rows
+
+
+def thin_stop(route: list[dict[str, object]]) -> Timeline:
+    """0.8 new flows per VM per probe interval (as in the test above), with the balancer's view."""
+    return Timeline.build(
+        requests=c.requests(30.0, every=0.05),
+        capacity=c.capacity(30.0, tick=0.1, down={"vm-2": (10.25, 21.0)}),
+        events=c.events((10.0, "inject"), (20.0, "revert")),
+        routing=route,
+    )
+
+
+def test_thin_traffic_is_judged_when_the_balancer_showed_every_target_leave_rotation() -> None:
+    """A 1000-VM fleet: no load generator sends 15 flows per VM per probe interval. The
+    balancer's own routing, sampled within a probe interval, showed vm-2 leave rotation at 10.5
+    s: no new flow could reach it after that, so failover runs to that change, judged."""
+    m = compute_metrics(thin_stop(balancer_view(10.5)), clock=Clock(0.05))
+    assert "failover_time_s" not in m.not_judged
+    assert m.failover_time_s == pytest.approx(0.45)  # up at 10.4, down at 10.5: the midpoint
+    note = m.resolution_notes()["evidence: traffic"]
+    assert "0.8 new flows per target VM per probe interval (under 15: failover judged from the " \
+        "load balancer's routing" in note
+
+
+def test_thin_traffic_stays_not_judged_when_the_balancer_never_dropped_the_target() -> None:
+    """A probe that never marks the VM down (a design miss): per-VM traffic is the only
+    evidence, and it is too thin."""
+    m = compute_metrics(thin_stop(balancer_view(None)), clock=Clock(0.05))
+    assert m.not_judged["failover_time_s"].startswith("too little traffic")
+
+
+def test_thin_traffic_stays_not_judged_when_the_routing_samples_are_too_far_apart() -> None:
+    """Health queries 0.5 s wall apart, twice the 0.25 s wall probe interval at 0.05: the change
+    is not pinned down, so the routing proves nothing the traffic cannot."""
+    m = compute_metrics(thin_stop(balancer_view(10.5, every=0.5)), clock=Clock(0.05))
+    assert m.not_judged["failover_time_s"].startswith("too little traffic")
 
 
 def test_a_stretch_without_any_request_during_the_fault_is_not_judged() -> None:

@@ -59,7 +59,7 @@ class CallLog:
         self.retried_total = 0
         self.remaining: dict[str, tuple[int, float]] = {}  # policy → (tokens left, when read)
         self._retried_in: dict[int, float] = {}  # thread → time of its latest retried answer
-        self.budget_headers: dict[str, str] = {}  # the latest answer's x-ms-ratelimit-* headers
+        self.budget_headers: dict[str, str] = {}  # the latest served answer's x-ms-ratelimit-*
 
     def record(self, method: str, path: str, status: int, headers: Any) -> None:
         now = time.time()
@@ -71,7 +71,10 @@ class CallLog:
                 self.retried.append(
                     RetriedAnswer(now, method, path, status, headers.get("Retry-After"))
                 )
-            for header in headers:
+            # the preflight's headroom: from answers that were served, not from a 429 the SDK
+            # retried (its "0 left" is gone by the retry that succeeds; a bucket that stays
+            # empty fails the call itself)
+            for header in headers if status != 429 and status < 500 else ():
                 if header.lower().startswith("x-ms-ratelimit-remaining-"):
                     self.budget_headers[header.lower()] = headers[header]
             value = headers.get(RESOURCE_HEADER)

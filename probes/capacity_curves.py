@@ -55,7 +55,7 @@ def serving_capacity_curve(
     if denominator is None:
         base_end = min(timeline.injections(), default=math.inf)
         denominator = len(set(served[ok & (starts < base_end) & (served != "")])) or None
-    if denominator is None:
+    if not denominator:  # no baseline instance: a share of nothing is no figure
         return empty
     step = window_s / 4
     grid = (

@@ -31,6 +31,9 @@ DEFAULT_JOURNAL = Path(".flexchaos/journal.jsonl")  # flexchaos.workdir.WorkDir(
 INJECTED = "injected"
 LANDED = "landed"
 REVERTED = "reverted"
+# A run took the lease on a scale set (fleet/lease.py): written before the tag, so that
+# `flexchaos rollback` knows where a run killed before its first fault left its lease.
+LEASED = "leased"
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,13 @@ class Journal:
     def record_injected(self, entry: JournalEntry) -> None:
         """Durably announce a fault; call before the mutating call."""
         self._append(entry.to_record())
+
+    def record_leased(self, target: FleetTarget, run: str) -> None:
+        """Before a run writes its lease tag: where rollback must look for a stale lease."""
+        self._append(
+            {"record": LEASED, "id": uuid.uuid4().hex, "time": time.time(),
+             "target": target.to_json(), "run": run}
+        )  # fmt: skip
 
     def record_landed(self, entry_id: str) -> None:
         """The fault's inject call returned: it is in (a revert now has something to undo)."""

@@ -30,7 +30,7 @@ from flexchaos.errors import BadInput
 
 CHECK = "check"
 TORN = "torn"  # the record a writer appends after finding the file ending mid-line
-RECORD_KINDS = ("injected", "landed", "reverted", TORN)
+RECORD_KINDS = ("injected", "landed", "reverted", "leased", TORN)
 
 
 class JournalDamaged(BadInput):

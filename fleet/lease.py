@@ -31,7 +31,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError
 
 from fleet.azure_errors import translated
-from fleet.journal import INJECTED, Journal, JournalEntry
+from fleet.journal import INJECTED, LEASED, Journal
 from fleet.target import FleetTarget
 from flexchaos.errors import BadInput, FlexchaosError, Unreachable
 
@@ -281,10 +281,12 @@ def break_stale_leases(journal: Journal, out: Callable[[str], None] = print) -> 
     is said so and skipped (its lease expires by itself)."""
     seen: dict[tuple[str, str, str, str], FleetTarget] = {}
     for record in journal.records():
-        if record.get("record") != INJECTED or not isinstance(record.get("target"), dict):
+        if record.get("record") not in (INJECTED, LEASED):
+            continue
+        if not isinstance(record.get("target"), dict):
             continue
         try:
-            target = JournalEntry.from_record(record).fleet()
+            target = FleetTarget.from_json(record["target"])
         except (KeyError, TypeError, ValueError):
             continue
         key = (target.endpoint.arm_url, target.subscription_id, target.resource_group,

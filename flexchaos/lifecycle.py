@@ -115,6 +115,8 @@ class Experiment:
         if self.options.dry_run:
             return self.dry_run()
         with self.step("Lease: one run per scale set (tag written with the set's ETag)"):
+            if not self.lease.held:  # journaled first, as faults are: rollback finds it
+                Journal(self.options.journal).record_leased(self.fleet.target, self.lease.run)
             self.lease.acquire()  # LeaseHeld (bad input) when another run came first
         with self.observe() as observation:
             progress = observation.progress

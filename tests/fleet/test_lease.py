@@ -155,3 +155,22 @@ def test_flexchaos_rollback_breaks_the_lease_a_killed_run_left(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "broke the stale lease of run killed-run" in result.stdout, result.stdout
     assert LEASE_TAG not in scale_set(target)["tags"]
+
+
+def test_rollback_breaks_the_lease_of_a_run_killed_before_its_first_fault(
+    target: FleetTarget, tmp_path: Path
+) -> None:
+    """Killed in its baseline: no fault was journaled, only the lease (journaled before its
+    tag). The kill matrix found the next run refused until the lease expired."""
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_leased(target, "killed-in-baseline")
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    write_tag(target, LeaseRecord("killed-in-baseline", socket.gethostname(), int(done.stdout),
+                                  time.time() + 600).text())  # fmt: skip
+    result = flexchaos("rollback", "--journal", str(journal.path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broke the stale lease of run killed-in-baseline" in result.stdout, result.stdout
+    assert LEASE_TAG not in scale_set(target)["tags"]
+    again = flexchaos("rollback", "--journal", str(journal.path))
+    assert again.returncode == 0 and "stale lease" not in again.stdout, again.stdout

@@ -64,11 +64,12 @@ def test_targets_too_strict_exit_1_and_name_the_missed_target(fleet, tmp_path: P
     assert "test_stop_vm: min_healthy_capacity: measured 0.833" in out
     assert (tmp_path / "out" / "junit.xml").is_file()
     assert any((tmp_path / "allure-results").glob("*-result.json"))
-    # the fault was reverted: the journal has one injected entry, its landing and its revert
+    # the fault was reverted: the journal has the lease, one injected entry, its landing and
+    # its revert
     from fleet.journal import Journal
 
     records = Journal(tmp_path / "journal.jsonl").records()
-    assert [r["record"] for r in records] == ["injected", "landed", "reverted"]
+    assert [r["record"] for r in records] == ["leased", "injected", "landed", "reverted"]
 
 
 def test_met_targets_exit_0_with_the_verdict_table(fleet, tmp_path: Path) -> None:

@@ -105,7 +105,8 @@ def test_github_nightly_steps_meet_the_targets(fleet, tmp_path: Path) -> None:
     assert rollback.code == 0, rollback.output[-2000:]
     assert rollback.lines("::notice title=flexchaos rollback: nothing left in::")
     journal = (tmp_path / "work" / "journal.jsonl").read_text().splitlines()
-    assert [json.loads(line)["record"] for line in journal] == ["injected", "landed", "reverted"]
+    kinds = [json.loads(line)["record"] for line in journal]
+    assert kinds == ["leased", "injected", "landed", "reverted"]
 
 
 def test_azure_pipelines_gate_fails_on_a_design_finding(start_emulator, tmp_path: Path) -> None:

@@ -76,6 +76,16 @@ class Injection:
     def seed(self) -> int:
         return self.plan.selected.seed
 
+    def accepted_by_vm(self) -> dict[str, float]:
+        """VM → when the platform accepted its own call: a fault on many VMs goes in waves
+        (MAX_PARALLEL at once), and each VM's detection runs from its own call, not the first."""
+        found: dict[str, float] = {}
+        for entry in self.entries:
+            effect = self.effects.get(entry.id)
+            if entry.vm and effect is not None and effect.accepted_at is not None:
+                found[entry.vm] = effect.accepted_at
+        return found
+
     @property
     def outcomes(self) -> dict[str, str]:
         """What each inject did, by VM (or by the fault's name for a multi-VM entry)."""

@@ -227,6 +227,8 @@ class Experiment:
         # the failover clock starts when the platform accepted the injecting call (sent: detail)
         self.event("inject", vm=",".join(injection.vms), at=injection.clock_start,
                    detail=injection.sent_note())  # fmt: skip
+        for vm, accepted in injection.accepted_by_vm().items():  # each VM's own clock
+            self.event("accepted", vm=vm, at=accepted)
         self.event(
             "injected", vm=",".join(injection.vms), detail="; ".join(injection.outcomes.values())
         )

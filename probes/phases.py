@@ -202,7 +202,9 @@ def _median_step(ticks: np.ndarray) -> float | None:
 
 
 def target_vms(timeline: Timeline) -> dict[str, float]:
-    """VM name → when its injecting call was sent (`inject`, else `injected` events)."""
+    """VM name → when the platform accepted its injecting call: its own `accepted` event when
+    the fault went in waves (a zone of 333 VMs, 16 at a time), else the `inject` event (else
+    `injected`) that names it."""
     events = timeline.events
     rows = events[events["kind"] == "inject"]
     if rows.empty:
@@ -212,6 +214,9 @@ def target_vms(timeline: Timeline) -> dict[str, float]:
         names = "" if pd.isna(row.vm) else str(row.vm)
         for name in filter(None, (n.strip() for n in names.split(","))):
             found.setdefault(name, float(row.time))
+    for row in events[events["kind"] == "accepted"].itertuples(index=False):
+        if not pd.isna(row.vm) and str(row.vm) in found:
+            found[str(row.vm)] = float(row.time)
     return found
 
 

@@ -5,9 +5,9 @@ emulator's ground-truth clock too):
 - requests: start, latency_ms, ok, status, served_by, error, source ("locust" | "probe")
 - capacity: time, instance, power_state, health_state, running, healthy (one row per instance
   per probe tick; all rows of a tick share its time)
-- events:   time, kind, fault, vm, detail (kinds: inject, injected, revert, reverted, abort,
-  recovered, not_recovered (the recovery limit passed), phase — detail of a phase event is
-  the phase name)
+- events:   time, kind, fault, vm, detail (kinds: inject, accepted (one per VM), injected,
+  revert, reverted, abort, recovered, not_recovered (the recovery limit passed), phase — detail
+  of a phase event is the phase name)
 - routing:  time, instance, state ("up" | "down"), reason (the load balancer's per-backend
   health, one row per backend per routing-probe tick; empty when the fleet has no load balancer)
 Phases (baseline, fault, recovery) come from the events; see Timeline.phases().

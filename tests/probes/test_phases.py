@@ -147,6 +147,19 @@ def test_the_slowest_of_several_vms_and_no_evidence_is_not_a_figure() -> None:
     assert compute_phases(blind, last_failure=c.T0 + 9.0).detection_time_s is None
 
 
+def test_a_vm_of_a_later_wave_is_timed_from_its_own_call() -> None:
+    """A zone of 333 VMs goes 16 at a time: vm-4's call was accepted at 11.0, a wave after
+    vm-2's at 10.0, so its detection runs from 11.0 (the 1000-VM zone down read 307 s from the
+    first wave's acceptance)."""
+    events = c.events((10.0, "inject"), (11.0, "accepted"))
+    events[0]["vm"], events[1]["vm"] = "vm-2,vm-4", "vm-4"
+    waves = stop_vm(events=events, routing=routing(20, down={"vm-2": 10.5, "vm-4": 11.5}))
+    phases = {v.vm: v for v in compute_phases(waves).vms}
+    assert phases["vm-2"].accepted == c.T0 + 10.0
+    assert phases["vm-4"].accepted == c.T0 + 11.0
+    assert phases["vm-4"].detection_time_s == pytest.approx(0.25)  # up 11.0, down 11.5
+
+
 def test_no_injection_means_no_phases() -> None:
     metrics = compute_metrics(stop_vm(events=c.events((13.0, "revert"))))
     assert metrics.failover_phases is not None and metrics.failover_phases.vms == ()

@@ -162,10 +162,14 @@ class Lease:
         if record is not None and record.run != self.run and not record.expired():
             raise LeaseHeld(self.target.scale_set, record)
 
-    def acquire(self) -> None:
-        """Take the lease (LeaseHeld when another run holds it) and keep renewing it."""
+    def acquire(self, journal: Journal | None = None) -> None:
+        """Take the lease (LeaseHeld when another run holds it) and keep renewing it. With a
+        journal, the lease is journaled before its tag is written, as faults are: a run killed
+        before its first fault leaves that line, and rollback breaks the lease it names."""
         if self.held:
             return
+        if journal is not None:
+            journal.record_leased(self.target, self.run)
         for _ in range(MAX_ATTEMPTS):
             tags, etag = self._read()
             record = LeaseRecord.parse(tags.get(LEASE_TAG))

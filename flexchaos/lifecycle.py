@@ -115,9 +115,7 @@ class Experiment:
         if self.options.dry_run:
             return self.dry_run()
         with self.step("Lease: one run per scale set (tag written with the set's ETag)"):
-            if not self.lease.held:  # journaled first, as faults are: rollback finds it
-                Journal(self.options.journal).record_leased(self.fleet.target, self.lease.run)
-            self.lease.acquire()  # LeaseHeld (bad input) when another run came first
+            self.lease.acquire(Journal(self.options.journal))  # journaled, then the tag
         with self.observe() as observation:
             progress = observation.progress
             with self.step("Steady state: baseline load and hypothesis check"):
@@ -229,9 +227,8 @@ class Experiment:
                    detail=injection.sent_note())  # fmt: skip
         for vm, accepted in injection.accepted_by_vm().items():  # each VM's own clock
             self.event("accepted", vm=vm, at=accepted)
-        self.event(
-            "injected", vm=",".join(injection.vms), detail="; ".join(injection.outcomes.values())
-        )
+        outcomes = "; ".join(injection.outcomes.values())
+        self.event("injected", vm=",".join(injection.vms), detail=outcomes)
 
     def planned_selection(self) -> Selection:
         """The VMs the preflight plan named, by name (the seed is kept for the record)."""

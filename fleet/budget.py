@@ -9,11 +9,12 @@ no faster than LIST_SHARE of the subscription's List VMs refill allows, leaving 
 guard, the evidence snapshots and whoever else shares the subscription; and it skips a listing
 (a gap the evidence reports) when the budget the latest answer reported runs low.
 
-Parallel operations: each long-running operation is polled until done (the emulator about once
-a platform second at time scale 1), and every poll is a Resource Manager read: the injector and
-rollback act on at most 16 VMs at once (fleet/injector.py, fleet/rollback.py), 16 reads a
-second with the probes' few, inside the 25 a second. Measured: 64 at once on a 1000-VM zone down
-drained the reads bucket (bench/results/throttling.json).
+Parallel operations: a fault on many VMs sends its calls (16 in flight, each paced by the
+write budget below) without polling each long-running operation — every poll is a Resource
+Manager read, and polling 16 at a time took a 1000-VM zone down 318 s platform to stop 333 VMs
+and 635 s to start them — then confirms them all by one listing per round
+(fleet/operations.py `wait_power_states`). Measured before: 64 operations polled at once on a
+1000-VM zone down drained the reads bucket (bench/results/throttling.json).
 
 Budgets are per platform minute: Azure's are wall minutes at time scale 1, and the emulator
 refills on its platform clock, so a pace that fits here fits Azure.
@@ -25,6 +26,7 @@ import math
 import time
 
 from fleet.call_log import CallLog
+from fleet.target import FleetTarget
 
 LIST_VMS_REFILL_PER_MIN = 300.0  # HighCostGetVM, per subscription
 LIST_VMS_CAPACITY = 900.0
@@ -66,3 +68,19 @@ def pace(log: CallLog, budget: str, time_scale: float) -> None:
     wait = min(MAX_PACE_WAIT_S, (floor - left) / ARM_REFILL_PER_S[budget])
     time.sleep(wait * time_scale)
     log.assume(budget, floor)  # refilled meanwhile
+
+
+def writes_s(calls: int) -> float:
+    """Platform seconds a burst of `calls` writes takes at most within Resource Manager's write
+    budget (its refill; the bucket lets the first ones through faster)."""
+    return max(0, calls) / ARM_REFILL_PER_S["arm-writes"]
+
+
+def fault_calls_wall_s(vms: int, target: FleetTarget) -> float:
+    """Wall seconds a fault's own calls may add to an experiment: inject and revert of every
+    VM, paced writes each way, each confirmed within the operation timeout. Locust and the
+    probes must outlive them (they are stopped when the experiment ends; this only bounds them):
+    a 333-VM zone down is 333 writes each way."""
+    from fleet.operations import default_timeout  # operations builds on this module
+
+    return 2 * (writes_s(vms) * target.time_scale + default_timeout(target))

@@ -78,7 +78,8 @@ class Injection:
 
     def accepted_by_vm(self) -> dict[str, float]:
         """VM → when the platform accepted its own call: a fault on many VMs goes in waves
-        (MAX_PARALLEL at once), and each VM's detection runs from its own call, not the first."""
+        (MAX_PARALLEL calls at once, paced by Resource Manager's write budget), and each VM's
+        detection runs from its own call, not the first."""
         found: dict[str, float] = {}
         for entry in self.entries:
             effect = self.effects.get(entry.id)
@@ -200,12 +201,30 @@ class Injector:
         for error in errors:
             if error is not None:
                 raise error
+        self._confirm(injection)
         sent = [e.requested_at for e in injection.effects.values() if e.requested_at is not None]
         if sent:
             injection.requested_at = min(sent)
         accepted = [e.accepted_at for e in injection.effects.values() if e.accepted_at]
         injection.accepted_at = min(accepted) if accepted else None
         return injection
+
+    def _confirm(self, injection: Injection) -> None:
+        """Wait until every VM shows its effect (`Effect.awaits`), all VMs together: a VM
+        that does not get there in time is an error of the injection (its entry stays open)."""
+        by_entry = {e.id: e for e in injection.entries}
+        wanted = {
+            by_entry[entry_id].vm or "": effect.awaits
+            for entry_id, effect in injection.effects.items()
+            if effect.awaits and by_entry[entry_id].vm
+        }
+        if not wanted:
+            return
+        try:
+            self.ops.require_power_states(wanted, f"in the fault's state ({injection.fault.name})")
+        except FlexchaosError as exc:
+            injection.errors[injection.fault.name] = str(exc)
+            raise
 
     def hold(
         self,

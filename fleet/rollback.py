@@ -16,15 +16,15 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fleet.faults import for_journal_kind
-from fleet.faults.base import GONE, NothingToRevert
+from fleet.faults.base import GONE, NothingToRevert, Underway
 from fleet.journal import Journal, JournalEntry
 from fleet.operations import VmOps
 from flexchaos.errors import Unreachable, VmGone
 
-MAX_PARALLEL = 16  # see fleet/budget.py: 16 operations polled ~once a platform second fit ARM reads
+MAX_PARALLEL = 16  # calls in flight at once; each paced by Resource Manager's budget (budget.py)
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class RevertResult:
     outcome: str
     ok: bool
     seconds: float = 0.0
+    finished: float = field(default_factory=time.monotonic)  # when `seconds` was measured
 
     @property
     def acted(self) -> bool:
@@ -81,14 +82,54 @@ def revert_entry(
         )
     except Exception as exc:  # reported per entry; the other entries still get reverted
         return result(f"{type(exc).__name__}: {exc}".splitlines()[0], False)
+    if isinstance(outcome, Underway):  # journaled once the platform shows it (confirm())
+        return result(outcome, True)
     journal.record_reverted(entry.id, str(outcome))
     return result(outcome, True)
+
+
+def confirm(
+    journal: Journal, results: list[RevertResult], timeout_s: float | None = None
+) -> list[RevertResult]:
+    """Wait for every revert still underway, all VMs of a fleet together, then journal it as
+    done; one that does not get there in time fails and stays open for the next rollback."""
+    underway: dict[str, list[RevertResult]] = defaultdict(list)
+    for r in results:
+        if isinstance(r.outcome, Underway):
+            underway[str(r.entry.target.get("arm_url"))].append(r)
+    if not underway:
+        return results
+    confirmed: dict[str, RevertResult] = {}
+    for group in underway.values():
+        ops = VmOps(group[0].entry.fleet(), timeout_s)
+        wanted = {r.outcome.vm: r.outcome.awaits for r in group if isinstance(r.outcome, Underway)}
+        try:
+            reached, missed = ops.wait_power_states(wanted)
+        except Exception as exc:  # the fleet cannot be read: these reverts are unconfirmed
+            reached, missed = {}, {vm: f"unread ({type(exc).__name__}: {exc})" for vm in wanted}
+        for r in group:
+            assert isinstance(r.outcome, Underway)
+            seconds = r.seconds + (time.monotonic() - r.finished)
+            if r.outcome.vm in reached:
+                journal.record_reverted(r.entry.id, str(r.outcome))
+                confirmed[r.entry.id] = RevertResult(r.entry, str(r.outcome), True, seconds)
+            else:
+                state = missed.get(r.outcome.vm) or "gone"
+                confirmed[r.entry.id] = RevertResult(
+                    r.entry,
+                    f"{r.outcome.vm} is {state} after {ops.timeout_s:.0f} s waiting for "
+                    f"{' or '.join(str(s) for s in r.outcome.awaits)}; left open",
+                    False,
+                    seconds,
+                )
+    return [confirmed.get(r.entry.id, r) for r in results]
 
 
 def revert_entries(
     journal: Journal, entries: Sequence[JournalEntry], timeout_s: float | None = None
 ) -> list[RevertResult]:
-    """Revert entries in parallel across VMs, newest first within one VM."""
+    """Revert entries in parallel across VMs, newest first within one VM; the reverts the
+    platform is still carrying out are then confirmed together."""
     by_vm: dict[tuple[str, str | None], list[JournalEntry]] = defaultdict(list)
     for entry in entries:
         by_vm[(str(entry.target.get("arm_url")), entry.vm)].append(entry)
@@ -100,7 +141,7 @@ def revert_entries(
         return []
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(by_vm))) as pool:
         groups = list(pool.map(one_vm, by_vm.values()))
-    return [r for group in groups for r in group]
+    return confirm(journal, [r for group in groups for r in group], timeout_s)
 
 
 def rollback(

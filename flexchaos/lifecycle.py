@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fleet.budget import fault_calls_wall_s
 from fleet.evidence import drift, snapshot
 from fleet.faults import Proof, Seen
 from fleet.guard import GuardLimits, require_flexible
@@ -360,22 +361,18 @@ class Experiment:
     def observe(self) -> Observation:
         """Locust, the traffic probe, the capacity probe and live progress, for this run."""
         budget = self.scenario.baseline_s + self.scenario.hold_s + self.scenario.recovery_limit_s
+        vms = len(self.outcome.plan.selected.names) if self.outcome.plan else 0
+        calls_wall = fault_calls_wall_s(vms, self.fleet.target)  # a bound: stopped at the end
         probe_wall = self._probe.wall_interval(self.fleet.clock)  # and the List VMs budget:
         tick = capacity_tick(probe_wall, self._inventory.pages, self.fleet.time_scale)
         self._observation = Observation(
-            name=self.scenario.name,
-            lb_url=self.fleet.lb_url,
-            target=self.fleet.target,
-            capacity_tick_s=tick,
-            listing_pages=self._inventory.pages,
-            users=self.options.users,
-            rps_per_user=self.options.rps_per_user,
-            max_run_time_s=self.fleet.wall(budget),
-            work_dir=self.work_dir,
-            time_scale=self.fleet.time_scale,
-            write=self.write,
+            name=self.scenario.name, lb_url=self.fleet.lb_url, target=self.fleet.target,
+            capacity_tick_s=tick, listing_pages=self._inventory.pages,
+            users=self.options.users, rps_per_user=self.options.rps_per_user,
+            max_run_time_s=self.fleet.wall(budget) + calls_wall,
+            work_dir=self.work_dir, time_scale=self.fleet.time_scale, write=self.write,
             registry=LoadRegistry(registry_beside(self.options.journal), self.run_id),
-        )
+        )  # fmt: skip
         self.outcome.load_dir = self._observation.load.workdir
         return self._observation
 

@@ -9,9 +9,12 @@ it runs. A fault says:
 - `takes_out(options, selection)`: which VMs it takes out, for the guard and the plan;
 - `plan_calls(...)`: the calls it will make and their reverts, for the dry run;
 - `prepare(...)`: read-only; one `Intent` per journal entry, carrying what its revert needs;
-- `inject(ops, entry)`: the mutating calls, made only after the entry is journaled;
+- `inject(ops, entry)`: the mutating calls, made only after the entry is journaled; an effect
+  the platform takes a while to show names the power states that confirm it (`Effect.awaits`),
+  and the injector confirms every VM's together;
 - `hold(...)`: what happens while the fault is in (by default: wait, checking abort conditions);
-- `revert(ops, entry)`: idempotent, used by the run and by `flexchaos rollback` alike;
+- `revert(ops, entry)`: idempotent, used by the run and by `flexchaos rollback` alike; a revert
+  the platform is still carrying out returns `Underway` (confirmed together, then journaled);
 - `prove(injection, seen)`: what the observations show about whether it landed;
 - `reverted_at(injection, seen)`: when the fault really ended, when that is not the revert call.
 """
@@ -37,6 +40,20 @@ class NothingToRevert(str):
     rollback reports it as "nothing to revert" rather than "reverted"."""
 
 
+class Underway(str):
+    """A revert outcome whose call was accepted but whose effect is still to be seen: `vm`
+    must reach one of `awaits` (power states) before the revert is journaled as done. Reverts
+    of many VMs are confirmed together (fleet/rollback.py), not one poll loop per VM."""
+
+    vm: str
+    awaits: tuple[str | None, ...]
+
+    def __new__(cls, text: str, vm: str, awaits: tuple[str | None, ...]) -> Underway:
+        made = super().__new__(cls, text)
+        made.vm, made.awaits = vm, awaits
+        return made
+
+
 GONE = NothingToRevert("VM no longer exists (deleted or replaced meanwhile); nothing to revert")
 NOT_RUNNING = ("stopped", "deallocated", "stopping", "deallocating", "starting", "deleted")
 
@@ -58,6 +75,9 @@ class Effect:
     detail: dict[str, Any] = field(default_factory=dict, hash=False)
     requested_at: float | None = None  # when the call that injects was first sent
     accepted_at: float | None = None  # when the platform accepted it (its 2xx answer)
+    # power states of the VM that show the effect: the injector waits for them (all VMs of
+    # the fault together) before the injection counts as done; () = done when inject returns
+    awaits: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from fleet.faults.base import GONE, Effect, Fault, NothingToRevert
+from fleet.faults.base import GONE, Effect, Fault, NothingToRevert, Underway
 from fleet.journal import JournalEntry
 from fleet.operations import VmOps
 from fleet.selection import Selection
@@ -38,12 +38,12 @@ class Stop(Fault):
 
     def inject(self, ops: VmOps, entry: JournalEntry) -> Effect:
         vm = entry.vm or ""
-        ops.power_off(vm, skip_shutdown=bool(entry.revert["options"].get("skip_shutdown")))
-        ops.wait_power_state(vm, ["stopped"], f"{vm} to be stopped")
-        return Effect(f"{vm} stopped")
+        skip = bool(entry.revert["options"].get("skip_shutdown"))
+        ops.power_off(vm, skip_shutdown=skip, wait=False)
+        return Effect(f"{vm} stopped", awaits=("stopped",))
 
     def revert(self, ops: VmOps, entry: JournalEntry) -> str:
-        return start_unless_running(ops, entry.vm or "")
+        return start_unless_running(ops, entry.vm or "", wait=False)
 
 
 class Deallocate(Stop):
@@ -60,9 +60,8 @@ class Deallocate(Stop):
 
     def inject(self, ops: VmOps, entry: JournalEntry) -> Effect:
         vm = entry.vm or ""
-        ops.deallocate(vm)
-        ops.wait_power_state(vm, ["deallocated"], f"{vm} to be deallocated")
-        return Effect(f"{vm} deallocated")
+        ops.deallocate(vm, wait=False)
+        return Effect(f"{vm} deallocated", awaits=("deallocated",))
 
 
 class ZoneDown(Stop):
@@ -121,16 +120,20 @@ class Redeploy(Restart):
         return Effect(f"{entry.vm} redeployed")
 
 
-def start_unless_running(ops: VmOps, vm: str) -> str:
-    """The revert of every power fault: wait out any transition, then start if needed."""
+def start_unless_running(ops: VmOps, vm: str, wait: bool = True) -> str:
+    """The revert of every power fault: wait out any transition, then start if needed.
+    `wait=False`: return once the start is accepted, as `Underway` until the VM runs."""
     state = ops.wait_stable(vm)
     if state is None:
         return GONE
     if state == "running":
         return NothingToRevert(f"{vm} already running; nothing to do")
-    ops.start(vm)
+    ops.start(vm, wait=False)
+    done = f"{vm} started (was {state})"
+    if not wait:
+        return Underway(done, vm, ("running",))
     ops.wait_power_state(vm, ["running"], f"{vm} to run")
-    return f"{vm} started (was {state})"
+    return done
 
 
 FAULTS = (Stop(), Deallocate(), ZoneDown(), Restart(), Redeploy())

@@ -26,7 +26,6 @@ import math
 import time
 
 from fleet.call_log import CallLog
-from fleet.target import FleetTarget
 
 LIST_VMS_REFILL_PER_MIN = 300.0  # HighCostGetVM, per subscription
 LIST_VMS_CAPACITY = 900.0
@@ -76,11 +75,9 @@ def writes_s(calls: int) -> float:
     return max(0, calls) / ARM_REFILL_PER_S["arm-writes"]
 
 
-def fault_calls_wall_s(vms: int, target: FleetTarget) -> float:
+def fault_calls_wall_s(vms: int, time_scale: float, timeout_s: float) -> float:
     """Wall seconds a fault's own calls may add to an experiment: inject and revert of every
     VM, paced writes each way, each confirmed within the operation timeout. Locust and the
     probes must outlive them (they are stopped when the experiment ends; this only bounds them):
-    a 333-VM zone down is 333 writes each way."""
-    from fleet.operations import default_timeout  # operations builds on this module
-
-    return 2 * (writes_s(vms) * target.time_scale + default_timeout(target))
+    a 333-VM zone down is 333 writes each way. `timeout_s`: the operation timeout (wall)."""
+    return 2 * (writes_s(vms) * time_scale + timeout_s)

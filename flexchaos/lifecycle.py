@@ -29,6 +29,7 @@ from fleet.injector import Injector
 from fleet.inventory import Inventory
 from fleet.journal import Journal
 from fleet.lease import Lease
+from fleet.operations import default_timeout
 from fleet.plan import build_plan
 from fleet.selection import Selection
 from flexchaos.errors import AzureCallFailed, BadInput, FlexchaosError, NotFound
@@ -362,7 +363,9 @@ class Experiment:
         """Locust, the traffic probe, the capacity probe and live progress, for this run."""
         budget = self.scenario.baseline_s + self.scenario.hold_s + self.scenario.recovery_limit_s
         vms = len(self.outcome.plan.selected.names) if self.outcome.plan else 0
-        calls_wall = fault_calls_wall_s(vms, self.fleet.target)  # a bound: stopped at the end
+        calls_wall = fault_calls_wall_s(  # a bound: they are stopped at the end
+            vms, self.fleet.time_scale, default_timeout(self.fleet.target)
+        )
         probe_wall = self._probe.wall_interval(self.fleet.clock)  # and the List VMs budget:
         tick = capacity_tick(probe_wall, self._inventory.pages, self.fleet.time_scale)
         self._observation = Observation(

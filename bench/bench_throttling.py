@@ -92,7 +92,8 @@ def main() -> int:
             time_scale=args.time_scale_large,
             pytest_args=["-k", "test_stop_vm or test_zone_down", "--timeout", "1800"],
         )
-        name = f"{args.vms}-VM game day (time scale {args.time_scale_large:g}){args.label}"
+        label = f", {args.label}" if args.label else ""
+        name = f"{args.vms}-VM game day (time scale {args.time_scale_large:g}{label})"
         results[name] = summary(run)
         print(f"{args.vms} VMs: exit {run.exit_code}, {run.wall_s:.0f} s", flush=True)
     RESULT.write_text(

@@ -23,7 +23,10 @@ refills on its platform clock, so a pace that fits here fits Azure.
 from __future__ import annotations
 
 import math
+import threading
 import time
+import weakref
+from dataclasses import dataclass, field
 
 from fleet.call_log import CallLog
 
@@ -33,6 +36,7 @@ LIST_VMS_POLICY = "HighCostGetVMSubscription"
 # Resource Manager, per subscription: reads refill 25/s (a bucket of 250), writes 10/s (200);
 # what a burst of the harness's own calls leaves to its probes.
 ARM_REFILL_PER_S = {"arm-reads": 25.0, "arm-writes": 10.0}
+ARM_CAPACITY = {"arm-reads": 250, "arm-writes": 200}
 ARM_FLOORS = {"arm-reads": 50, "arm-writes": 20}
 MAX_PACE_WAIT_S = 30.0  # platform seconds one paced call waits at most
 LIST_SHARE = 0.8  # of the List VMs refill the capacity probe may use
@@ -55,18 +59,55 @@ def reserve(pages: int) -> int:
     return 2 * max(1, pages)
 
 
+@dataclass
+class _Pacer:
+    """The harness's own estimate of one Resource Manager bucket, shared by every thread that
+    paces on it: a check of the last reported value alone let 16 threads go at once on the same
+    stale answer, and a 1000-VM zone down drew 429s for its power actions."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    tokens: float | None = None
+    at: float = 0.0  # time.monotonic() of the estimate
+    seen: float = 0.0  # epoch s of the latest reported value folded in
+
+
+_PACERS: weakref.WeakKeyDictionary[CallLog, dict[str, _Pacer]] = weakref.WeakKeyDictionary()
+_PACERS_LOCK = threading.Lock()
+
+
+def _pacer(log: CallLog, budget: str) -> _Pacer:
+    with _PACERS_LOCK:
+        return _PACERS.setdefault(log, {}).setdefault(budget, _Pacer())
+
+
 def pace(log: CallLog, budget: str, time_scale: float) -> None:
     """Before one call of a burst — the evidence snapshot's per-VM extension reads (1000 for a
-    1000-VM set), a zone-down's power actions (333 writes) — wait until Resource Manager's
-    budget (`arm-reads` or `arm-writes`), as last reported, is back above its floor, so that a
-    burst never drains the bucket the probes need and never draws a 429."""
-    left = log.left(budget)
+    1000-VM set), a zone-down's power actions (333 writes) — take a token from the harness's
+    estimate of Resource Manager's bucket (`arm-reads` or `arm-writes`), waiting while it is at
+    its floor, so that a burst never drains the bucket the probes need and never draws a 429.
+    The estimate refills at Azure's rate, on the platform clock, and follows every budget an
+    answer reports (never above it: the probes' calls and other clients spend it too). Waiters
+    queue on one lock, so a burst leaves at the refill rate."""
+    pacer = _pacer(log, budget)
+    refill = ARM_REFILL_PER_S[budget] / max(time_scale, 1e-9)  # tokens per wall second
     floor = ARM_FLOORS[budget]
-    if left is None or left >= floor:
-        return
-    wait = min(MAX_PACE_WAIT_S, (floor - left) / ARM_REFILL_PER_S[budget])
-    time.sleep(wait * time_scale)
-    log.assume(budget, floor)  # refilled meanwhile
+    with pacer.lock:
+        now = time.monotonic()
+        if pacer.tokens is None:
+            pacer.tokens = float(ARM_CAPACITY[budget])
+        else:
+            pacer.tokens = min(ARM_CAPACITY[budget], pacer.tokens + (now - pacer.at) * refill)
+        reported = log.reported(budget)
+        if reported is not None and reported[1] > pacer.seen:  # refilled since it was read
+            since = reported[0] + max(0.0, time.time() - reported[1]) * refill
+            pacer.tokens, pacer.seen = min(pacer.tokens, since), reported[1]
+        pacer.at = now
+        if pacer.tokens - 1 < floor:
+            wait = min(MAX_PACE_WAIT_S * time_scale, (floor + 1 - pacer.tokens) / refill)
+            time.sleep(wait)
+            pacer.tokens += wait * refill
+            pacer.at = time.monotonic()
+        pacer.tokens -= 1
 
 
 def writes_s(calls: int) -> float:

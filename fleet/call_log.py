@@ -92,6 +92,11 @@ class CallLog:
             found = self.remaining.get(policy)
         return None if found is None else found[0]
 
+    def reported(self, policy: str) -> tuple[int, float] | None:
+        """(tokens left, when the answer reporting it came: epoch s) for a policy, or None."""
+        with self._lock:
+            return self.remaining.get(policy)
+
     def answered_at(self, sent: float) -> float:
         """The time an answer describes, for a call this thread made from `sent` until now: the
         middle of its last attempt (after the latest answer the SDK retried, if any) — the
@@ -102,11 +107,6 @@ class CallLog:
             retried = self._retried_in.get(threading.get_ident(), 0.0)
         start = min(now, max(sent, retried))
         return (start + now) / 2
-
-    def assume(self, policy: str, left: int) -> None:
-        """Note a budget the harness knows refilled (after waiting for it) until an answer says."""
-        with self._lock:
-            self.remaining[policy] = (left, time.time())
 
     def retried_since(self, since: float) -> list[RetriedAnswer]:
         with self._lock:

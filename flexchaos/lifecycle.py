@@ -262,8 +262,7 @@ class Experiment:
     def abort_reason(self) -> str | None:
         if self.lease.lost:  # another run may act on the set now: stop and revert
             return self.lease.lost
-        probe = self._observation.traffic.frame()
-        window = probe[probe["start"] >= time.time() - max(1.0, self.fleet.wall(10))]
+        window = self._observation.traffic.recent(time.time() - max(1.0, self.fleet.wall(10)))
         if len(window) >= 10:
             rate = 1.0 - float(window["ok"].astype(bool).mean())
             if rate > self.scenario.abort_error_rate:

@@ -126,7 +126,7 @@ class Observation:
         self.registry = registry
         self.progress = Progress(
             name, write, RequestLogTail(self.load.request_logs),
-            self.capacity.frame, self.traffic.frame, time_scale,
+            self.capacity.latest, self.traffic.frame, time_scale,
         )  # fmt: skip
         self.load_result: LoadResult | None = None
         self.progress_write = write
@@ -191,10 +191,10 @@ class Observation:
         """Healthy instances in the latest capacity sample if it was taken at/after `since`;
         None (unknown — never healthy) when none was: a failed listing leaves only an older
         sample, which may predate the fault."""
-        frame = self.capacity.frame()
-        if frame.empty or float(frame["time"].max()) < since:
+        latest = self.capacity.latest()
+        if latest.empty or float(latest["time"].max()) < since:
             return None
-        return int(frame.loc[frame["time"] == frame["time"].max(), "healthy"].sum())
+        return int(latest["healthy"].sum())
 
     def capacity_frame(self) -> pd.DataFrame:
         """The capacity samples so far; when there is none yet, wait (bounded) for the probe's

@@ -7,10 +7,16 @@ so a read the SDK retried after a 429 or a 5xx is not dated back to its first se
 time the read returned. A read that fails is data (its time and error), never fatal: a chaos
 run must not die because the control plane is having a bad minute. The loop is bounded
 (probes/sampler.py).
+
+Rows are kept column by column, strings interned: a 1000-VM run samples a million rows or more
+(the routing probe reads 1000 backends a platform second), and a dict per row took the harness
+to 1.2 GB. The hot paths (abort checks, recovery wait, live progress) read `latest()`, the last
+read's rows, never the whole table.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -40,7 +46,9 @@ class TableProbe(Generic[Item]):
         max_ticks: int | None = None,
     ) -> None:
         self._source = source
-        self._rows: list[dict[str, Any]] = []
+        self._data: dict[str, list[Any]] = {name: [] for name in self.columns}
+        self._size = 0
+        self._last_read = 0  # index of the first row of the latest read
         self._lock = threading.Lock()
         self.errors: list[tuple[float, str]] = []
         self._loop = TickLoop(self.sample, tick_s, max_duration_s, self.name, max_ticks)
@@ -78,7 +86,10 @@ class TableProbe(Generic[Item]):
         now = float(described) if described is not None else time.time()
         rows = [self.row(item, now) for item in items]
         with self._lock:
-            self._rows.extend(rows)
+            for name, column in self._data.items():
+                column.extend(_interned(row.get(name)) for row in rows)
+            self._last_read = self._size
+            self._size += len(rows)
 
     def start(self) -> Self:
         self._loop.start()
@@ -89,12 +100,25 @@ class TableProbe(Generic[Item]):
         return self.frame()
 
     def frame(self) -> pd.DataFrame:
+        """Every row so far, in the schema's columns and types, by time."""
+        return self._frame(0)
+
+    def latest(self) -> pd.DataFrame:
+        """The rows of the latest successful read only (empty before the first)."""
+        return self._frame(self._last_read)
+
+    def _frame(self, first: int) -> pd.DataFrame:
         with self._lock:
-            rows = list(self._rows)
-        return normalize(pd.DataFrame.from_records(rows), self.columns, "time")
+            data = {name: column[first : self._size] for name, column in self._data.items()}
+        return normalize(pd.DataFrame(data) if self._size > first else None, self.columns, "time")
 
     def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self._loop.stop()
+
+
+def _interned(value: Any) -> Any:
+    """A string shared with every equal one already kept (VM names, states, reasons)."""
+    return sys.intern(value) if type(value) is str else value

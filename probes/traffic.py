@@ -125,6 +125,20 @@ class TrafficProbe:
             rows = list(self._rows)
         return normalize(pd.DataFrame.from_records(rows), REQUEST_COLUMNS, "start")
 
+    def recent(self, since: float) -> pd.DataFrame:
+        """The requests started at or after `since` (epoch s) and answered so far: what the
+        abort check reads every tick, without building the whole run's table. Rows are kept
+        in answer order, and a request is answered within its timeouts (connect, then read:
+        httpx applies the timeout to each phase) after its start."""
+        with self._lock:
+            found: list[dict[str, Any]] = []
+            for row in reversed(self._rows):
+                if row["start"] + 4 * self.timeout_s + 1.0 < since:
+                    break
+                if row["start"] >= since:
+                    found.append(row)
+        return normalize(pd.DataFrame.from_records(found[::-1]), REQUEST_COLUMNS, "start")
+
     def __enter__(self) -> TrafficProbe:
         return self.start()
 

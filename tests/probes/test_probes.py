@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -42,6 +43,44 @@ def test_capacity_probe_samples_every_instance_each_tick_and_stops() -> None:
     assert frame.loc[frame["instance"] == "vm-0", "healthy"].all()
     count = len(probe.frame())
     assert not probe._loop.alive and len(probe.frame()) == count  # stopped means stopped
+
+
+def test_capacity_probe_latest_is_the_last_read_only_and_strings_are_shared() -> None:
+    """The abort check and the recovery wait read the last read, never the whole table; a
+    1000-VM run keeps millions of rows, each VM name and state stored once."""
+    reads = iter([
+        [FakeInstance("vm-0", "running", "healthy"), FakeInstance("vm-1", "running", "healthy")],
+        [FakeInstance("vm-0", "stopped", None), FakeInstance("vm-1", "running", "healthy")],
+    ])  # fmt: skip
+    probe = CapacityProbe(lambda: next(reads), tick_s=0.01, max_duration_s=10)
+    assert probe.latest().empty
+    probe.sample()
+    probe.sample()
+    latest = probe.latest()
+    assert len(latest) == 2 and latest["time"].nunique() == 1
+    assert latest.set_index("instance")["power_state"].to_dict() == {
+        "vm-0": "stopped", "vm-1": "running"
+    }  # fmt: skip
+    assert int(latest["healthy"].sum()) == 1
+    assert len(probe.frame()) == 4 and list(probe.frame().columns) == list(probe.columns)
+    names = probe._data["instance"]
+    assert names[0] is names[2]  # the same VM's name, kept once
+
+
+def test_capacity_probe_latest_keeps_the_last_good_read_when_one_fails() -> None:
+    calls = {"n": 0}
+
+    def source() -> list[FakeInstance]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("429 Too Many Requests")
+        return [FakeInstance("vm-0", "running", "healthy")]
+
+    probe = CapacityProbe(source, tick_s=0.01, max_duration_s=10)
+    probe.sample()
+    first = float(probe.latest()["time"].iloc[0])
+    probe.sample()  # failed: the latest read is still the first (older: callers check its time)
+    assert float(probe.latest()["time"].iloc[0]) == first and len(probe.errors) == 1
 
 
 def test_capacity_probe_survives_a_failing_source_and_is_bounded() -> None:
@@ -107,3 +146,17 @@ def test_bad_probe_settings_are_refused() -> None:
         TrafficProbe("http://127.0.0.1:1/", rate_hz=0)
     with pytest.raises(FlexchaosError, match="interval"):
         CapacityProbe(list, tick_s=0)
+
+
+def test_traffic_probe_recent_is_the_window_the_abort_check_reads() -> None:
+    with LocalServer("web-1") as server:
+        probe = TrafficProbe(server.url, rate_hz=100, timeout_s=1.0)
+        first = [probe.request_once() for _ in range(3)]
+        cut = max(r["start"] for r in first) + 1e-6
+        wait_for(lambda: time.time() > cut, timeout=5, what="the clock to pass the cut")
+        later = [probe.request_once() for _ in range(2)]
+        probe.stop()
+    window = probe.recent(cut)
+    assert sorted(window["start"]) == sorted(r["start"] for r in later)
+    assert len(probe.recent(0.0)) == 5 == len(probe.frame())
+    assert probe.recent(time.time() + 60).empty

@@ -25,10 +25,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 
-from fleet.call_log import CallLog
+from fleet.target import FleetTarget
 
 LIST_VMS_REFILL_PER_MIN = 300.0  # HighCostGetVM, per subscription
 LIST_VMS_CAPACITY = 900.0
@@ -71,16 +70,18 @@ class _Pacer:
     seen: float = 0.0  # epoch s of the latest reported value folded in
 
 
-_PACERS: weakref.WeakKeyDictionary[CallLog, dict[str, _Pacer]] = weakref.WeakKeyDictionary()
+_PACERS: dict[tuple[str, str, str], _Pacer] = {}  # (Resource Manager, subscription, budget)
 _PACERS_LOCK = threading.Lock()
 
 
-def _pacer(log: CallLog, budget: str) -> _Pacer:
+def _pacer(target: FleetTarget, budget: str) -> _Pacer:
+    """Azure's buckets are the subscription's: every client of it in this process shares one."""
+    key = (target.endpoint.arm_url, target.subscription_id, budget)
     with _PACERS_LOCK:
-        return _PACERS.setdefault(log, {}).setdefault(budget, _Pacer())
+        return _PACERS.setdefault(key, _Pacer())
 
 
-def pace(log: CallLog, budget: str, time_scale: float) -> None:
+def pace(target: FleetTarget, budget: str) -> None:
     """Before one call of a burst — the evidence snapshot's per-VM extension reads (1000 for a
     1000-VM set), a zone-down's power actions (333 writes) — take a token from the harness's
     estimate of Resource Manager's bucket (`arm-reads` or `arm-writes`), waiting while it is at
@@ -88,7 +89,9 @@ def pace(log: CallLog, budget: str, time_scale: float) -> None:
     The estimate refills at Azure's rate, on the platform clock, and follows every budget an
     answer reports (never above it: the probes' calls and other clients spend it too). Waiters
     queue on one lock, so a burst leaves at the refill rate."""
-    pacer = _pacer(log, budget)
+    pacer = _pacer(target, budget)
+    log = target.clients.call_log
+    time_scale = target.time_scale
     refill = ARM_REFILL_PER_S[budget] / max(time_scale, 1e-9)  # tokens per wall second
     floor = ARM_FLOORS[budget]
     with pacer.lock:

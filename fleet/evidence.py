@@ -47,7 +47,7 @@ def snapshot(target: FleetTarget, *, inventory: Inventory | None = None) -> dict
     vms: dict[str, Any] = {}
     for vm in inventory.raw_vms():
         name = vm["name"]
-        pace(target.clients.call_log, "arm-reads", target.time_scale)  # a read per VM
+        pace(target, "arm-reads")  # a read per VM
         try:
             with translated(f"list the extensions of {name}"):
                 extensions = compute.virtual_machine_extensions.list(

@@ -253,7 +253,7 @@ class Injector:
         )
         if not wanted:
             return []
-        results = revert_entries(self.journal, wanted, self.timeout_s)
+        results = revert_entries(self.journal, wanted, self.timeout_s, self.target)
         for result in results:
             if result.ok:
                 self._open.remove(result.entry)

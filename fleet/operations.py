@@ -84,7 +84,7 @@ class VmOps:
     # --- reads -----------------------------------------------------------------------------
     def power_state(self, vm: str) -> str | None:
         """The VM's power state, or None when the VM no longer exists."""
-        pace(self.target.clients.call_log, "arm-reads", self.target.time_scale)
+        pace(self.target, "arm-reads")
         try:
             with translated(f"read the instance view of {vm}"):
                 view = self.vms.instance_view(self.rg, vm).as_dict()
@@ -224,7 +224,7 @@ class VmOps:
     def run(self, begin: Callable[..., LROPoller[Any]], what: str, wait: bool = True) -> Any:
         """Begin a long-running operation and wait for it, both translated. `wait=False`: only
         until the platform accepted it (its 202): the caller confirms the effect itself."""
-        pace(self.target.clients.call_log, "arm-writes", self.target.time_scale)
+        pace(self.target, "arm-writes")
         sent = time.time()
         with translated(what):
             poller = begin() if wait else begin(polling=False)  # the initial answer, retried
@@ -257,7 +257,7 @@ class VmOps:
         self.run(lambda: self.vms.begin_redeploy(self.rg, vm), f"redeploy {vm}")
 
     def simulate_eviction(self, vm: str) -> None:
-        pace(self.target.clients.call_log, "arm-writes", self.target.time_scale)
+        pace(self.target, "arm-writes")
         sent = time.time()
         with translated(f"simulate the eviction of {vm}"):
             self.vms.simulate_eviction(self.rg, vm)

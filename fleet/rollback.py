@@ -12,6 +12,8 @@ rolled back.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -22,6 +24,7 @@ from fleet.faults import for_journal_kind
 from fleet.faults.base import GONE, NothingToRevert, Underway
 from fleet.journal import Journal, JournalEntry
 from fleet.operations import VmOps
+from fleet.target import FleetTarget
 from flexchaos.errors import Unreachable, VmGone
 
 MAX_PARALLEL = 16  # calls in flight at once; each paced by Resource Manager's budget (budget.py)
@@ -56,8 +59,35 @@ class RevertResult:
         )
 
 
+class Fleets:
+    """One FleetTarget (one set of clients, one call log, one pace) per fleet the entries name:
+    a target per entry would give each of a zone's 333 reverts its own clients and its own
+    estimate of the subscription's request budget, and together they drain it."""
+
+    def __init__(self, known: FleetTarget | None = None) -> None:
+        self._known = known
+        self._by_key: dict[str, FleetTarget] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, entry: JournalEntry) -> FleetTarget:
+        key = json.dumps(entry.target, sort_keys=True)
+        with self._lock:
+            return self._by_key.get(key) or self._add(key, entry)
+
+    def _add(self, key: str, entry: JournalEntry) -> FleetTarget:
+        known = self._known
+        if known is not None and json.dumps(known.to_json(), sort_keys=True) == key:
+            self._by_key[key] = known
+        else:
+            self._by_key[key] = entry.fleet()
+        return self._by_key[key]
+
+
 def revert_entry(
-    journal: Journal, entry: JournalEntry, timeout_s: float | None = None
+    journal: Journal,
+    entry: JournalEntry,
+    timeout_s: float | None = None,
+    fleets: Fleets | None = None,
 ) -> RevertResult:
     """Revert one entry and close it; failures leave it open for the next rollback."""
     fault = for_journal_kind(entry.fault)
@@ -69,7 +99,7 @@ def revert_entry(
         return RevertResult(entry, outcome, ok, time.monotonic() - began)
 
     try:
-        outcome = fault.revert(VmOps(entry.fleet(), timeout_s), entry)
+        outcome = fault.revert(VmOps((fleets or Fleets())(entry), timeout_s), entry)
     except VmGone:  # deleted while we reverted (a Replace repair): nothing left to revert
         outcome = GONE
     except Unreachable as exc:
@@ -89,7 +119,10 @@ def revert_entry(
 
 
 def confirm(
-    journal: Journal, results: list[RevertResult], timeout_s: float | None = None
+    journal: Journal,
+    results: list[RevertResult],
+    timeout_s: float | None = None,
+    fleets: Fleets | None = None,
 ) -> list[RevertResult]:
     """Wait for every revert still underway, all VMs of a fleet together, then journal it as
     done; one that does not get there in time fails and stays open for the next rollback."""
@@ -101,7 +134,7 @@ def confirm(
         return results
     confirmed: dict[str, RevertResult] = {}
     for group in underway.values():
-        ops = VmOps(group[0].entry.fleet(), timeout_s)
+        ops = VmOps((fleets or Fleets())(group[0].entry), timeout_s)
         wanted = {r.outcome.vm: r.outcome.awaits for r in group if isinstance(r.outcome, Underway)}
         try:
             reached, missed = ops.wait_power_states(wanted)
@@ -126,22 +159,28 @@ def confirm(
 
 
 def revert_entries(
-    journal: Journal, entries: Sequence[JournalEntry], timeout_s: float | None = None
+    journal: Journal,
+    entries: Sequence[JournalEntry],
+    timeout_s: float | None = None,
+    target: FleetTarget | None = None,
 ) -> list[RevertResult]:
     """Revert entries in parallel across VMs, newest first within one VM; the reverts the
-    platform is still carrying out are then confirmed together."""
+    platform is still carrying out are then confirmed together. `target`: the fleet the caller
+    already holds (the injector's), whose clients the entries of that fleet then share."""
+    fleets = Fleets(target)
     by_vm: dict[tuple[str, str | None], list[JournalEntry]] = defaultdict(list)
     for entry in entries:
         by_vm[(str(entry.target.get("arm_url")), entry.vm)].append(entry)
 
     def one_vm(group: list[JournalEntry]) -> list[RevertResult]:
-        return [revert_entry(journal, e, timeout_s) for e in sorted(group, key=lambda e: -e.time)]
+        newest_first = sorted(group, key=lambda e: -e.time)
+        return [revert_entry(journal, e, timeout_s, fleets) for e in newest_first]
 
     if not by_vm:
         return []
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(by_vm))) as pool:
         groups = list(pool.map(one_vm, by_vm.values()))
-    return confirm(journal, [r for group in groups for r in group], timeout_s)
+    return confirm(journal, [r for group in groups for r in group], timeout_s, fleets)
 
 
 def rollback(

@@ -110,7 +110,7 @@ def _health_burst(target: FleetTarget, calls: int, paced: bool) -> int:
 
     def one(_: int) -> None:
         if paced:
-            pace(log, "arm-writes", target.time_scale)
+            pace(target, "arm-writes")
         with contextlib.suppress(HttpResponseError):  # unpaced: retries may run out
             network.begin_health(target.resource_group, target.load_balancer, rule, polling=False)
 

@@ -35,6 +35,7 @@ from fleet.faults.base import (
     PlanCalls,
     Proof,
     Seen,
+    Underway,
 )
 from fleet.faults.base import seen_out_of_running as _seen_out_of_running
 from fleet.faults.chaos_executions import is_terminal
@@ -369,7 +370,10 @@ def restore_vms(ops: VmOps, vms: Sequence[str]) -> str:
     if not vms:
         return "no VMs"
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(vms))) as pool:
-        results = list(pool.map(lambda vm: start_unless_running(ops, vm), vms))
+        results = list(pool.map(lambda vm: start_unless_running(ops, vm, wait=False), vms))
+    underway = {r.vm: r.awaits for r in results if isinstance(r, Underway)}
+    if underway:  # every start sent, then all confirmed together (fleet/operations.py)
+        ops.require_power_states(underway, "running again")
     started = [vm for vm, r in zip(vms, results, strict=True) if not isinstance(r, NothingToRevert)]
     if not started:
         return NothingToRevert(f"{len(vms)} VM(s) already running")

@@ -35,11 +35,10 @@ from fleet.faults.base import (
     PlanCalls,
     Proof,
     Seen,
-    Underway,
 )
 from fleet.faults.base import seen_out_of_running as _seen_out_of_running
 from fleet.faults.chaos_executions import is_terminal
-from fleet.faults.power import start_unless_running
+from fleet.faults.power import start_all_unless_running
 from fleet.inventory import Instance
 from fleet.journal import JournalEntry
 from fleet.operations import VmOps
@@ -369,11 +368,7 @@ def restore_vms(ops: VmOps, vms: Sequence[str]) -> str:
     """Start every VM that is not running (idempotent); one phrase saying what was done."""
     if not vms:
         return "no VMs"
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(vms))) as pool:
-        results = list(pool.map(lambda vm: start_unless_running(ops, vm, wait=False), vms))
-    underway = {r.vm: r.awaits for r in results if isinstance(r, Underway)}
-    if underway:  # every start sent, then all confirmed together (fleet/operations.py)
-        ops.require_power_states(underway, "running again")
+    results = start_all_unless_running(ops, vms, MAX_PARALLEL)
     started = [vm for vm, r in zip(vms, results, strict=True) if not isinstance(r, NothingToRevert)]
     if not started:
         return NothingToRevert(f"{len(vms)} VM(s) already running")

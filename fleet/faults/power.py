@@ -8,7 +8,8 @@ VM that was deleted meanwhile (a Replace repair) is reported, not retried.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from fleet.faults.base import GONE, Effect, Fault, NothingToRevert, Underway
@@ -43,7 +44,7 @@ class Stop(Fault):
         return Effect(f"{vm} stopped", awaits=("stopped",))
 
     def revert(self, ops: VmOps, entry: JournalEntry) -> str:
-        return start_unless_running(ops, entry.vm or "", wait=False)
+        return start_unless_running(ops, entry.vm or "")
 
 
 class Deallocate(Stop):
@@ -120,20 +121,28 @@ class Redeploy(Restart):
         return Effect(f"{entry.vm} redeployed")
 
 
-def start_unless_running(ops: VmOps, vm: str, wait: bool = True) -> str:
-    """The revert of every power fault: wait out any transition, then start if needed.
-    `wait=False`: return once the start is accepted, as `Underway` until the VM runs."""
+def start_unless_running(ops: VmOps, vm: str) -> str:
+    """The revert of every power fault: wait out any transition, then send a start if needed;
+    returns once the start is accepted, as `Underway` until the VM runs (confirmed by the caller,
+    together with the other reverts: fleet/operations.py)."""
     state = ops.wait_stable(vm)
     if state is None:
         return GONE
     if state == "running":
         return NothingToRevert(f"{vm} already running; nothing to do")
     ops.start(vm, wait=False)
-    done = f"{vm} started (was {state})"
-    if not wait:
-        return Underway(done, vm, ("running",))
-    ops.wait_power_state(vm, ["running"], f"{vm} to run")
-    return done
+    return Underway(f"{vm} started (was {state})", vm, ("running",))
+
+
+def start_all_unless_running(ops: VmOps, vms: Sequence[str], parallel: int) -> list[str]:
+    """`start_unless_running` on many VMs: every start sent (`parallel` at a time), then all
+    confirmed running together. One outcome per VM, in order."""
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(vms)))) as pool:
+        results = list(pool.map(lambda vm: start_unless_running(ops, vm), vms))
+    underway = {r.vm: r.awaits for r in results if isinstance(r, Underway)}
+    if underway:
+        ops.require_power_states(underway, "running again")
+    return results
 
 
 FAULTS = (Stop(), Deallocate(), ZoneDown(), Restart(), Redeploy())

@@ -90,7 +90,7 @@ class Evict(Fault):
                     f"{vm} was deleted by its eviction (policy Delete); nothing to restore"
                 )
             return GONE
-        return start_unless_running(ops, vm, wait=False)
+        return start_unless_running(ops, vm)
 
 
 # A requested eviction takes the VM down after its Preempt notice: at least 30 s, delivered

@@ -3,11 +3,10 @@ journal — and never a process that merely holds a recorded pid now (issue 14).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
-
-import psutil
 
 from load.registry import LoadRegistry, registry_beside
 from load.runner import LoadPlan, LoadRun
@@ -24,6 +23,16 @@ def rollback(work_dir: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def backdate_run(path: Path, run: str) -> None:
+    """Record `run`'s processes as started long ago. Only that run's lines: the bystander and
+    Locust can start within one clock tick, so their start times may be equal."""
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in records:
+        if record.get("run") == run:
+            record["create_time"] = 1000.0
+    path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+
+
 def test_rollback_stops_load_left_running_and_spares_a_recycled_pid(tmp_path: Path) -> None:
     registry = LoadRegistry(registry_beside(tmp_path / "journal.jsonl"), "killed-run")
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
@@ -36,11 +45,7 @@ def test_rollback_stops_load_left_running_and_spares_a_recycled_pid(tmp_path: Pa
             # A run whose pid was recycled: the bystander holds it now, started at another time.
             stale = LoadRegistry(registry.path, "older-run")
             stale.record_started([("master", bystander.pid)])
-            text = registry.path.read_text().replace(
-                f'"create_time": {psutil.Process(bystander.pid).create_time()}',
-                '"create_time": 1000.0',
-            )
-            registry.path.write_text(text)
+            backdate_run(registry.path, "older-run")
             [locust] = [pid for _, pid in run.processes()]
 
             first = rollback(tmp_path)

@@ -66,5 +66,7 @@ def _mark(ax: plt.Axes, start: float, limit_wall: float, span: float, key: str, 
     ax.annotate(
         f"{text}: {at - span:.1f} s wall past the chart's end →", xy=(1.0, 0.04),
         xycoords="axes fraction", ha="right", va="bottom", fontsize=7, color=colour,
-        gid=f"limit:{key}",
+        gid=f"limit:{key}", zorder=10,
+        # a white box, so the recovered/phase lines that cross the edge never cross its digits
+        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
     )  # fmt: skip

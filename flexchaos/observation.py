@@ -29,6 +29,7 @@ from probes.diagnostics import Diagnostics, LocustExit
 from probes.routing import BackendState, RoutingProbe
 from probes.timeline import Timeline, load_requests
 from probes.traffic import TrafficProbe
+from probes.wall_clock import WallClockWatch
 
 PROBE_RATE_HZ = 50.0
 # Three inventory listings per load-balancer probe interval: capacity is judged only with a
@@ -103,6 +104,8 @@ class Observation:
             if routing is None
             else RoutingProbe(routing, tick_s=routing_tick_s, max_duration_s=probe_limit_s)
         )
+        # a step of the wall clock moves every time stamp after it: probes/wall_clock.py
+        self.wall_clock = WallClockWatch(max_duration_s=probe_limit_s)
         # the timeouts bound every black-holed request's latency: flexchaos/request_timeouts.py
         self.traffic = TrafficProbe(
             lb_url,
@@ -145,6 +148,8 @@ class Observation:
             gc.collect()
             gc.freeze()
             stack.callback(gc.unfreeze)
+            self.wall_clock.start()
+            stack.callback(self.wall_clock.stop)
             self.load.start()
             stack.callback(self._stop_load)
             self._register(lambda registry: registry.record_started(self.load.processes()))
@@ -229,6 +234,7 @@ class Observation:
                 result.exit_code, result.normal_exit, result.total_requests, result.total_failures
             ),
             routing_ticks=None if self.routing is None else self.routing.tick_stats(),
+            wall_clock_steps=self.wall_clock.steps,
             failed_routing_queries=()
             if self.routing is None
             else tuple(self.routing.failed_queries()),

@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from probes.sampler import TickStats
+from probes.wall_clock import ClockStep
+from probes.wall_clock import describe as describe_steps
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class Diagnostics:
     # "METHOD path"): the calls they delayed are stamped when finally answered, so a retry
     # moves no clock; the capacity samples they delayed show as gaps in the evidence.
     retried_answers: tuple[tuple[float, int, str], ...] = ()
+    # Steps of the machine's wall clock while the probes ran (probes/wall_clock.py); None: not
+    # watched (a timeline read back from disk).
+    wall_clock_steps: tuple[ClockStep, ...] | None = None
 
     def capacity_caveat(self) -> str:
         """What weakens the figures built on capacity samples ("" when nothing)."""
@@ -95,6 +100,8 @@ class Diagnostics:
                 queries = f"{len(failed)} health {what} failed; first: {failed[0][1]}"
             notes["routing probe"] = f"{_ticks(self.routing_ticks)}; {queries}"
         notes["control plane"] = self.retries_note()
+        if self.wall_clock_steps is not None:
+            notes["wall clock"] = describe_steps(self.wall_clock_steps)
         return notes
 
     def retries_note(self) -> str:

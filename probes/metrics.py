@@ -42,6 +42,7 @@ from probes.measures import (
     FAILOVER_TIME,
     HEALTHY_CAPACITY,
     LATENCY,
+    MEASURES,
     RECOVERY_TIME,
     SERVING_CAPACITY,
     WHOLE_RUN,
@@ -52,6 +53,7 @@ from probes.phases import FailoverPhases, compute_phases, phase_values
 from probes.probe_settings import ProbeSettings
 from probes.request_stats import PhaseStats, failed_text, phase_stats, request_values
 from probes.timeline import PHASES, Timeline
+from probes.wall_clock import TOLERANCE_SHARE_OF_PROBE_INTERVAL, step_gap
 
 DEFAULT_SERVING_WINDOW_S = 1.0
 
@@ -110,8 +112,17 @@ class Metrics:
 
     @property
     def not_judged(self) -> dict[str, str]:
-        """Measure name → why its evidence has a gap: `judge(..., not_judged=...)`."""
-        return {} if self.evidence is None else self.evidence.not_judged()
+        """Measure name → why its evidence has a gap: `judge(..., not_judged=...)`. A step of
+        the machine's wall clock during the run leaves every figure not judged: each rests on
+        time stamps it moved (probes/wall_clock.py)."""
+        if self.evidence is None:
+            return {}
+        out = self.evidence.not_judged()
+        steps = None if self.diagnostics is None else self.diagnostics.wall_clock_steps
+        interval = self.evidence.probe.wall_interval(self.evidence.clock)
+        if steps and (why := step_gap(steps, interval * TOLERANCE_SHARE_OF_PROBE_INTERVAL)):
+            out |= {m.name: why for m in MEASURES}
+        return out
 
     def by_measure(self) -> dict[Measure, float | None]:
         """Each measure with its value in wall seconds (the request figures over the fault

@@ -284,7 +284,10 @@ def test_sigterm_during_the_baseline_stops_everything(fleet, tmp_path: Path) -> 
     try:
         wait_for(lambda: any("] baseline " in x for x in lines), timeout=90, what="the baseline")
         process.send_signal(signal.SIGTERM)  # a cancelled pipeline: to the gameday command
-        code = process.wait(timeout=60)
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail("no exit 60 s after SIGTERM:\n" + "".join(lines)[-3000:])
     finally:
         if process.poll() is None:
             process.kill()
